@@ -1,0 +1,147 @@
+"""One `etl` run: find the files, stage what is new or changed, rebuild the star, commit once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sparkify.errors import SparkifyError
+from sparkify.sources import SourceFile, discover
+from sparkify.staging import EVENTS, SONGS, Source
+from sparkify.warehouse.base import StageResult, Warehouse
+
+#: A staging batch is at most this many bytes or files: big enough to keep DuckDB busy on
+#: every core, small enough that memory stays flat whatever the size of the input.
+BATCH_BYTES = 256 * 1024 * 1024
+BATCH_FILES = 5000
+
+
+class Progress(Protocol):
+    def start(self, description: str, total_bytes: int) -> None: ...
+    def advance(self, nbytes: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, description: str, total_bytes: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class SourceSummary:
+    source: str
+    files_found: int = 0
+    files_loaded: int = 0
+    result: StageResult = field(default_factory=StageResult)
+
+    @property
+    def files_skipped(self) -> int:
+        return self.files_found - self.files_loaded
+
+
+@dataclass
+class LoadSummary:
+    load_id: int | None
+    sources: list[SourceSummary]
+    seconds: float
+
+    @property
+    def files_loaded(self) -> int:
+        return sum(s.files_loaded for s in self.sources)
+
+    @property
+    def records(self) -> int:
+        return sum(s.result.records for s in self.sources)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.result.rows for s in self.sources)
+
+    @property
+    def rejected(self) -> int:
+        return sum(s.result.rejected for s in self.sources)
+
+
+def batches(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
+    batch: list[SourceFile] = []
+    size = 0
+    for f in files:
+        if batch and (size + f.size > BATCH_BYTES or len(batch) >= BATCH_FILES):
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield batch
+
+
+def run_etl(
+    warehouse: Warehouse,
+    songs: str | None,
+    logs: str | None,
+    *,
+    max_errors: int = 0,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Load the song and log files at these paths; a no-op for files already loaded unchanged."""
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    inputs: list[tuple[Source, list[SourceFile]]] = []
+    if songs:
+        inputs.append((SONGS, discover(songs, "--songs")))
+    if logs:
+        inputs.append((EVENTS, discover(logs, "--logs")))
+    if full_refresh or not warehouse.tables_exist():
+        warehouse.create_tables()
+    known = warehouse.loaded_versions()
+    todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
+    summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
+    if not any(files for _, files in todo):
+        return LoadSummary(None, summaries, time.perf_counter() - started)
+
+    load_id = warehouse.begin_load()
+    try:
+        total = StageResult()
+        for (source, files), summary in zip(todo, summaries):
+            summary.files_loaded = len(files)
+            progress.start(f"staging {source.name}", sum(f.size for f in files))
+            for batch in batches(files):
+                result = warehouse.stage(source, batch, load_id)
+                summary.result.files.extend(result.files)
+                progress.advance(sum(f.size for f in batch))
+            progress.finish()
+            total.files.extend(summary.result.files)
+        _reconcile(total)
+        if total.rejected > max_errors:
+            raise SparkifyError(
+                f"load {load_id} rejected {total.rejected} record(s), more than --max-errors {max_errors}; "
+                f"nothing was committed (see `sparkify errors --load {load_id}`)",
+                exit_code=1,
+            )
+        songs_changed = any(files for source, files in todo if source is SONGS)
+        warehouse.build_star(songs_changed=songs_changed)
+        warehouse.commit_load(load_id, sum(len(files) for _, files in todo), total)
+    except BaseException as exc:
+        warehouse.abort_load(load_id, str(exc) or type(exc).__name__)
+        raise
+    return LoadSummary(load_id, summaries, time.perf_counter() - started)
+
+
+def _reconcile(result: StageResult) -> None:
+    """Every record read is either staged or rejected; anything else is a bug worth stopping for."""
+    for counts in result.files:
+        if counts.records != counts.rows + counts.rejected:
+            raise SparkifyError(
+                f"{counts.file.uri}: {counts.records} records read but {counts.rows} staged "
+                f"+ {counts.rejected} rejected",
+                exit_code=1,
+            )

@@ -1,0 +1,19 @@
+-- song_matches: which song each NextSong event played.
+-- An event matches a song when the event's `song` equals the song's title and the event's
+-- `artist` equals the song's artist name, exactly. When several songs match, the one whose
+-- duration is closest to the event's `length` wins (then the smallest song_id).
+-- Events are identified by (user_id, session_id, item_in_session, ts).
+CREATE VIEW staging.song_matches AS
+SELECT user_id, session_id, item_in_session, ts, song_id, artist_id
+FROM (
+    SELECT e.user_id, e.session_id, e.item_in_session, e.ts, s.song_id, s.artist_id,
+           row_number() OVER (
+               PARTITION BY e.user_id, e.session_id, e.item_in_session, e.ts
+               ORDER BY abs(s.duration - e.length) NULLS LAST, s.song_id
+           ) AS rank
+    FROM staging.staging_events AS e
+    JOIN analytics.songs AS s ON s.title = e.song
+    JOIN analytics.artists AS a ON a.artist_id = s.artist_id AND a.name = e.artist
+    WHERE e.page = 'NextSong' AND e.user_id <> ''
+) AS candidates
+WHERE rank = 1;

@@ -1,0 +1,96 @@
+"""The small interface every warehouse backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sparkify.sources import SourceFile
+from sparkify.staging import Source
+
+STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
+STAGING_TABLES = ("staging_events", "staging_songs", "load_errors", "loaded_files", "loads")
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass
+class FileCounts:
+    """What one staged file gave: records read = rows staged + rows rejected."""
+
+    file: SourceFile
+    records: int = 0
+    rows: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class StageResult:
+    files: list[FileCounts] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+class Warehouse(ABC):
+    """A place the star schema lives. A load runs between begin_load() and commit_load()."""
+
+    dialect: str
+    url: str
+
+    @abstractmethod
+    def tables_exist(self) -> bool: ...
+
+    @abstractmethod
+    def create_tables(self) -> None:
+        """Drop and create every table of the warehouse (all data is lost)."""
+
+    @abstractmethod
+    def loaded_versions(self) -> dict[str, tuple[int, str]]:
+        """(size, version) of every file loaded so far, by URI."""
+
+    @abstractmethod
+    def begin_load(self) -> int:
+        """Start a load's transaction and return its load_id."""
+
+    @abstractmethod
+    def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
+        """Replace these files' staged rows with their current content; record rejects."""
+
+    @abstractmethod
+    def build_star(self, songs_changed: bool) -> None:
+        """Bring the star schema up to date with staging."""
+
+    @abstractmethod
+    def commit_load(self, load_id: int, files: int, result: StageResult) -> None: ...
+
+    @abstractmethod
+    def abort_load(self, load_id: int, message: str) -> None:
+        """Roll the load back, keeping a record of it (and its rejects) as failed."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,269 @@
+"""The embedded DuckDB warehouse: one file, no server. DuckDB itself reads and parses the JSON."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from sparkify import records as record_splitting
+from sparkify.errors import SparkifyError
+from sparkify.sources import SourceFile
+from sparkify.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.staging import NOT_UTF8, SOURCES, Source, line_records_sql, parse_sql, texts_cte
+from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
+
+LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
+_NO_RECORDS = (
+    "SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS reason "
+    "WHERE false"
+)
+_RECORD_COLUMNS = "{'file': 'VARCHAR', 'line': 'BIGINT', 'raw': 'VARCHAR', 'reason': 'VARCHAR'}"
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self.path = url.removeprefix("duckdb://")
+        if read_only and not os.path.exists(self.path):
+            raise SparkifyError(
+                f"no warehouse at {self.path!r}: run `sparkify create-tables` or `sparkify etl` first"
+            )
+        self.con = self._open(read_only)
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting while another process (another `sparkify etl`) holds it."""
+        deadline = time.monotonic() + float(os.environ.get(LOCK_TIMEOUT_ENV, "600"))
+        told = False
+        while True:
+            try:
+                return duckdb.connect(self.path, read_only=read_only)
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise SparkifyError(f"cannot open warehouse {self.path!r}: {_first_line(exc)}") from exc
+                if time.monotonic() > deadline:
+                    raise SparkifyError(
+                        f"warehouse {self.path!r} is in use by another process; gave up waiting"
+                    ) from exc
+                if not told:
+                    print(f"waiting: warehouse {self.path!r} is in use by another process …", file=sys.stderr)
+                    told = True
+                time.sleep(0.25)
+            except duckdb.Error as exc:
+                raise SparkifyError(f"cannot open warehouse {self.path!r}: {_first_line(exc)}") from exc
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def tables_exist(self) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'analytics' AND table_name = 'songplays'"
+        ).fetchall()
+        return row[0][0] > 0
+
+    def create_tables(self) -> None:
+        self.con.execute("BEGIN")
+        try:
+            for name in ("duckdb/drop_tables", "duckdb/create_tables"):
+                self._run_file(name)
+            for source in SOURCES.values():
+                self.con.execute(_staging_ddl(source))
+            self._run_file("models/song_matches")
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _run_file(self, name: str) -> None:
+        for statement in split_statements(read_sql(name, self.dialect)):
+            self.con.execute(statement)
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def loaded_versions(self) -> dict[str, tuple[int, str]]:
+        rows = self.con.execute("SELECT path, size, modified FROM staging.loaded_files").fetchall()
+        return {path: (size, modified) for path, size, modified in rows}
+
+    def begin_load(self) -> int:
+        self.con.execute("BEGIN")
+        load_id = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchall()[0][0]
+        self.con.execute(
+            "INSERT INTO staging.loads (load_id, started_at, status) VALUES (?, now()::TIMESTAMP, 'running')",
+            [load_id],
+        )
+        self._started = time.time()
+        return load_id
+
+    def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
+        table = f"staging.{source.table}"
+        uris = [f.uri for f in files]
+        self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
+        with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+            self._parse_into_temp_table(source, files, tmp)
+        columns = ", ".join(f.column for f in source.fields)
+        self.con.execute(
+            f"INSERT INTO {table} (load_id, source_file, source_line, {columns}) "
+            f"SELECT ?, file, line, {columns} FROM _parsed WHERE reason IS NULL ORDER BY file, line",
+            [load_id],
+        )
+        self.con.execute(
+            "INSERT INTO staging.load_errors (load_id, source, file, line, \"column\", reason, raw) "
+            "SELECT ?, ?, file, line, error_column, reason, raw FROM _parsed WHERE reason IS NOT NULL "
+            "ORDER BY file, line",
+            [load_id, source.name],
+        )
+        # Reconciliation counts each side where it landed, not from the parse alone.
+        read = dict(self.con.execute("SELECT file, count(*) FROM _parsed GROUP BY file").fetchall())
+        staged = dict(self.con.execute(
+            f"SELECT source_file, count(*) FROM {table} WHERE load_id = ? "
+            "AND source_file IN (SELECT unnest(?::VARCHAR[])) GROUP BY source_file",
+            [load_id, uris],
+        ).fetchall())
+        rejected = dict(self.con.execute(
+            "SELECT file, count(*) FROM staging.load_errors WHERE load_id = ? AND source = ? "
+            "AND file IN (SELECT unnest(?::VARCHAR[])) GROUP BY file",
+            [load_id, source.name, uris],
+        ).fetchall())
+        self.con.execute("DROP TABLE _parsed")
+        result = StageResult()
+        for f in files:
+            result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
+        self._record_files(source, result, load_id)
+        return result
+
+    def _parse_into_temp_table(self, source: Source, files: Sequence[SourceFile], tmp: str) -> None:
+        """Split and parse `files` into temp table _parsed; DuckDB reads the lines itself where it can.
+
+        Song files (one object, several, or an array) and files that are not valid UTF-8 are split
+        in Python instead, then parsed by the same SQL.
+        """
+        fast = [f.uri for f in files if source.name == "events" and not glob.has_magic(f.uri)]
+        if fast:
+            sql, params = parse_sql(source, line_records_sql(), texts_cte("?")), [fast]
+        else:
+            sql, params = parse_sql(source, _NO_RECORDS), []
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {sql}", params)
+        not_utf8 = {
+            row[0]
+            for row in self.con.execute(f"SELECT file FROM _parsed WHERE reason = '{NOT_UTF8}'").fetchall()
+        }
+        if not_utf8:
+            self.con.execute(f"DELETE FROM _parsed WHERE reason = '{NOT_UTF8}'")
+        slow = [f for f in files if f.uri not in set(fast) or f.uri in not_utf8]
+        if not slow:
+            return
+        split = record_splitting.split_lines if source.name == "events" else record_splitting.split_documents
+        ndjson = os.path.join(tmp, "records.ndjson")
+        with open(ndjson, "wb") as out:
+            for f in slow:
+                record_splitting.write_ndjson(out, f.uri, split(_read_bytes(f.local_path)))
+        records_sql = (
+            f"SELECT file, line, raw, reason FROM read_json(?, format='newline_delimited', "
+            f"columns={_RECORD_COLUMNS}, maximum_object_size=1073741824)"
+        )
+        self.con.execute(f"INSERT INTO _parsed {parse_sql(source, records_sql)}", [ndjson])
+
+    def _record_files(self, source: Source, result: StageResult, load_id: int) -> None:
+        self.con.execute(
+            """
+            INSERT OR REPLACE INTO staging.loaded_files
+                (path, source, size, modified, checksum, load_id, records, rows, rejected, loaded_at)
+            SELECT unnest(?::VARCHAR[]), ?, unnest(?::BIGINT[]), unnest(?::VARCHAR[]), NULL, ?,
+                   unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), now()::TIMESTAMP
+            """,
+            [
+                [c.file.uri for c in result.files],
+                source.name,
+                [c.file.size for c in result.files],
+                [c.file.version for c in result.files],
+                load_id,
+                [c.records for c in result.files],
+                [c.rows for c in result.files],
+                [c.rejected for c in result.files],
+            ],
+        )
+
+    def build_star(self, songs_changed: bool) -> None:
+        for model in MODELS:
+            if model in ("songs", "artists") and not songs_changed:
+                continue
+            self._run_file(f"models/{model}")
+            if model == "songplays" and songs_changed:
+                self._run_file("models/songplays_rematch")
+
+    def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
+        self.con.execute(
+            "UPDATE staging.loads SET finished_at = now()::TIMESTAMP, status = 'committed', files = ?, "
+            "records = ?, staged = ?, rejected = ? WHERE load_id = ?",
+            [files, result.records, result.rows, result.rejected, load_id],
+        )
+        self.con.execute("COMMIT")
+
+    def abort_load(self, load_id: int, message: str) -> None:
+        """Roll back, then keep the failed load's rejects: they say why it failed."""
+        with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+            saved = os.path.join(tmp, "load_errors.parquet")
+            try:
+                self.con.execute(
+                    f"COPY (SELECT * FROM staging.load_errors WHERE load_id = {int(load_id)}) TO '{saved}' (FORMAT parquet)"
+                )
+            except duckdb.Error:
+                saved = ""
+            self.con.execute("ROLLBACK")
+            self.con.execute("BEGIN")
+            self.con.execute(
+                "INSERT INTO staging.loads (load_id, started_at, finished_at, status, message) "
+                "VALUES (?, now()::TIMESTAMP, now()::TIMESTAMP, 'failed', ?)",
+                [load_id, message],
+            )
+            if saved:
+                self.con.execute(f"INSERT INTO staging.load_errors SELECT * FROM read_parquet('{saved}')")
+            self.con.execute("COMMIT")
+
+    # -- querying -----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        try:
+            cursor = self.con.execute(sql, list(params))
+        except duckdb.Error as exc:
+            raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc
+        if cursor.description is None:
+            return QueryResult([], [])
+        return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _staging_ddl(source: Source) -> str:
+    columns = ",\n    ".join(f"{f.column} {f.sql_type}" for f in source.fields)
+    return (
+        f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
+        f"    source_file VARCHAR NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)"
+    )
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    text = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
+    return text.splitlines()[0] if text else type(exc).__name__
