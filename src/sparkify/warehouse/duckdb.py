@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import sys
@@ -13,21 +12,14 @@ from typing import Any
 
 import duckdb
 
-from sparkify import records as record_splitting
 from sparkify.errors import SparkifyError
 from sparkify.sources import SourceFile
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import NOT_UTF8, SOURCES, Source, line_records_sql, parse_sql, texts_cte
+from sparkify.parse import parse_files
+from sparkify.staging import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
-_NO_RECORDS = (
-    "SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS reason "
-    "WHERE false"
-)
-_RECORD_COLUMNS = "{'file': 'VARCHAR', 'line': 'BIGINT', 'raw': 'VARCHAR', 'reason': 'VARCHAR'}"
-
-
 def _is_lock_error(exc: Exception) -> bool:
     return "lock" in str(exc).lower()
 
@@ -110,8 +102,7 @@ class DuckDBWarehouse(Warehouse):
         table = f"staging.{source.table}"
         uris = [f.uri for f in files]
         self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
-        with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
-            self._parse_into_temp_table(source, files, tmp)
+        parse_files(self.con, source, files)
         columns = ", ".join(f.column for f in source.fields)
         self.con.execute(
             f"INSERT INTO {table} (load_id, source_file, source_line, {columns}) "
@@ -142,38 +133,6 @@ class DuckDBWarehouse(Warehouse):
             result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
         self._record_files(source, result, load_id)
         return result
-
-    def _parse_into_temp_table(self, source: Source, files: Sequence[SourceFile], tmp: str) -> None:
-        """Split and parse `files` into temp table _parsed; DuckDB reads the lines itself where it can.
-
-        Song files (one object, several, or an array) and files that are not valid UTF-8 are split
-        in Python instead, then parsed by the same SQL.
-        """
-        fast = [f.uri for f in files if source.name == "events" and not glob.has_magic(f.uri)]
-        if fast:
-            sql, params = parse_sql(source, line_records_sql(), texts_cte("?")), [fast]
-        else:
-            sql, params = parse_sql(source, _NO_RECORDS), []
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {sql}", params)
-        not_utf8 = {
-            row[0]
-            for row in self.con.execute(f"SELECT file FROM _parsed WHERE reason = '{NOT_UTF8}'").fetchall()
-        }
-        if not_utf8:
-            self.con.execute(f"DELETE FROM _parsed WHERE reason = '{NOT_UTF8}'")
-        slow = [f for f in files if f.uri not in set(fast) or f.uri in not_utf8]
-        if not slow:
-            return
-        split = record_splitting.split_lines if source.name == "events" else record_splitting.split_documents
-        ndjson = os.path.join(tmp, "records.ndjson")
-        with open(ndjson, "wb") as out:
-            for f in slow:
-                record_splitting.write_ndjson(out, f.uri, split(_read_bytes(f.local_path)))
-        records_sql = (
-            f"SELECT file, line, raw, reason FROM read_json(?, format='newline_delimited', "
-            f"columns={_RECORD_COLUMNS}, maximum_object_size=1073741824)"
-        )
-        self.con.execute(f"INSERT INTO _parsed {parse_sql(source, records_sql)}", [ndjson])
 
     def _record_files(self, source: Source, result: StageResult, load_id: int) -> None:
         self.con.execute(
@@ -253,14 +212,6 @@ def _staging_ddl(source: Source) -> str:
         f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
         f"    source_file VARCHAR NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)"
     )
-
-
-def _read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
 
 
 def _first_line(exc: Exception) -> str:

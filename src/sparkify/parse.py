@@ -1,0 +1,77 @@
+"""Reading input files into typed rows with DuckDB: the one parser every backend stages through.
+
+DuckDB splits and parses newline-delimited files itself (fast, multi-core). Song files (one
+object, several, or an array) and files that are not valid UTF-8 are split in Python instead
+(sparkify.records), then parsed by the same SQL, so every path accepts and rejects the same.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from collections.abc import Sequence
+
+import duckdb
+
+from sparkify import records
+from sparkify.errors import SparkifyError
+from sparkify.sources import SourceFile
+from sparkify.staging import NOT_UTF8, Source, line_records_sql, parse_sql, texts_cte
+
+PARSED = "_parsed"
+
+_NO_RECORDS = (
+    "SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS reason "
+    "WHERE false"
+)
+_RECORD_COLUMNS = "{'file': 'VARCHAR', 'line': 'BIGINT', 'raw': 'VARCHAR', 'reason': 'VARCHAR'}"
+
+
+def parse_files(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[SourceFile]) -> None:
+    """(Re)create temp table _parsed: one row per record of `files`, with `file` = the file's URI.
+
+    Columns: file, line, raw, reason, error_column, then the source's typed columns; `reason` is
+    NULL for a good record. Every file in `files` must be readable at its `local_path`.
+    """
+    fast = [f for f in files if source.name == "events" and not glob.has_magic(f.local_path)]
+    if fast:
+        sql = parse_sql(source, line_records_sql(), texts_cte("?"))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {PARSED} AS {sql}", [[f.local_path for f in fast]])
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {PARSED} AS {parse_sql(source, _NO_RECORDS)}")
+    not_utf8 = {row[0] for row in con.execute(f"SELECT file FROM {PARSED} WHERE reason = ?", [NOT_UTF8]).fetchall()}
+    if not_utf8:
+        con.execute(f"DELETE FROM {PARSED} WHERE reason = ?", [NOT_UTF8])
+    slow = [f for f in files if f not in fast or f.local_path in not_utf8]
+    if slow:
+        _parse_in_python(con, source, slow)
+    renamed = [f for f in files if f.local_path != f.uri]
+    if renamed:
+        con.execute(
+            f"UPDATE {PARSED} SET file = m.uri FROM (SELECT unnest(?::VARCHAR[]) AS local, "
+            f"unnest(?::VARCHAR[]) AS uri) AS m WHERE {PARSED}.file = m.local",
+            [[f.local_path for f in renamed], [f.uri for f in renamed]],
+        )
+
+
+def _parse_in_python(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[SourceFile]) -> None:
+    split = records.split_lines if source.name == "events" else records.split_documents
+    with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+        ndjson = os.path.join(tmp, "records.ndjson")
+        with open(ndjson, "wb") as out:
+            for f in files:
+                records.write_ndjson(out, f.local_path, split(_read_bytes(f.local_path)))
+        records_sql = (
+            f"SELECT file, line, raw, reason FROM read_json(?, format='newline_delimited', "
+            f"columns={_RECORD_COLUMNS}, maximum_object_size=1073741824)"
+        )
+        con.execute(f"INSERT INTO {PARSED} {parse_sql(source, records_sql)}", [ndjson])
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
