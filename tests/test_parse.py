@@ -1,0 +1,158 @@
+"""Parsing records into staging rows: what is accepted, what is rejected, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from sparkify.parse import PARSED, parse_files
+from sparkify.sources import discover
+from sparkify.staging import EVENTS, SONGS, Source
+
+GOOD_EVENT = {
+    "artist": "Elena", "auth": "Logged In", "firstName": "Lily", "gender": "F", "itemInSession": 5,
+    "lastName": "Koch", "length": 269.58322, "level": "paid", "location": "Chicago-Naperville-Elgin, IL-IN-WI",
+    "method": "PUT", "page": "NextSong", "registration": 1540919166796.0, "sessionId": 818,
+    "song": "Setanta matins", "status": 200, "ts": 1542837407796, "userAgent": "\"Mozilla/5.0\"", "userId": "15",
+}
+GOOD_SONG = {
+    "num_songs": 1, "artist_id": "AR5KOSW1187FB35FF4", "artist_latitude": 49.80388, "artist_longitude": 15.47491,
+    "artist_location": "Dubai UAE", "artist_name": "Elena", "song_id": "SOZCTXZ12AB0182364",
+    "title": "Setanta matins", "duration": 269.58322, "year": 0,
+}
+
+
+def parse(tmp_path: Path, source: Source, content: bytes, name: str = "f.json") -> list[dict]:
+    path = tmp_path / name
+    path.write_bytes(content)
+    con = duckdb.connect()
+    parse_files(con, source, discover(str(path)))
+    cursor = con.execute(f"SELECT * FROM {PARSED} ORDER BY line")
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def event_line(**changes: object) -> bytes:
+    event = {**GOOD_EVENT, **changes}
+    return orjson.dumps({k: v for k, v in event.items() if v is not ...})
+
+
+def test_good_event_is_typed(tmp_path: Path) -> None:
+    [row] = parse(tmp_path, EVENTS, event_line())
+    assert row["reason"] is None
+    assert row["line"] == 1
+    assert row["ts"] == 1542837407796
+    assert row["registration"] == 1540919166796
+    assert row["user_id"] == "15"
+    assert row["user_agent"] == '"Mozilla/5.0"'
+    assert row["length"] == pytest.approx(269.58322)
+
+
+def test_absent_keys_are_null_and_logged_out_user_is_empty(tmp_path: Path) -> None:
+    [row] = parse(tmp_path, EVENTS, event_line(artist=..., song=..., length=..., userId=""))
+    assert row["reason"] is None
+    assert (row["artist"], row["song"], row["length"], row["user_id"]) == (None, None, None, "")
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "fragment"),
+    [
+        ({"ts": "yesterday"}, "ts", "expected an integer"),
+        ({"sessionId": 3.7}, "sessionId", "expected an integer"),
+        ({"itemInSession": True}, "itemInSession", "expected an integer"),
+        ({"length": "long"}, "length", "expected a number"),
+        ({"userId": "abc"}, "userId", "expected a string of digits"),
+        ({"page": {"name": "NextSong"}}, "page", "expected text"),
+        ({"ts": 18446744073709551615}, "ts", "expected an integer"),
+    ],
+)
+def test_field_of_the_wrong_type_is_rejected_with_its_column(tmp_path: Path, changes: dict, column: str,
+                                                             fragment: str) -> None:
+    [row] = parse(tmp_path, EVENTS, event_line(**changes))
+    assert row["error_column"] == column
+    assert fragment in row["reason"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"ts": "1542837407796"}, 1542837407796),  # a number written as a string
+        ({"ts": 1542837407796.0}, 1542837407796),  # an integral float
+        ({"sessionId": " 818 "}, 818),
+    ],
+)
+def test_integers_written_leniently_are_accepted(tmp_path: Path, changes: dict, expected: int) -> None:
+    [row] = parse(tmp_path, EVENTS, event_line(**changes))
+    assert row["reason"] is None
+    key = next(iter(changes))
+    assert row[{"ts": "ts", "sessionId": "session_id"}[key]] == expected
+
+
+def test_invalid_lines_are_rejected_and_the_rest_loads(tmp_path: Path) -> None:
+    content = b"\n".join([event_line(), b"{not json", b"[1, 2]", b"", event_line(ts=2), b"   "])
+    rows = parse(tmp_path, EVENTS, content)
+    assert [(r["line"], r["reason"]) for r in rows] == [
+        (1, None), (2, "invalid JSON"), (3, "not a JSON object but ARRAY"), (5, None)]
+    assert rows[1]["raw"] == "{not json"
+
+
+def test_bom_crlf_and_missing_final_newline_are_not_errors(tmp_path: Path) -> None:
+    content = b"\xef\xbb\xbf" + event_line() + b"\r\n" + event_line(ts=2) + b"\r\n\r\n" + event_line(ts=3)
+    rows = parse(tmp_path, EVENTS, content)
+    assert [(r["line"], r["reason"], r["ts"]) for r in rows] == [
+        (1, None, 1542837407796), (2, None, 2), (4, None, 3)]
+
+
+def test_bytes_that_are_not_utf8_reject_only_their_line(tmp_path: Path) -> None:
+    content = event_line() + b"\n" + event_line(artist="x").replace(b'"x"', b'"\xff"') + b"\n" + event_line(ts=3)
+    rows = parse(tmp_path, EVENTS, content)
+    assert [(r["line"], r["reason"] is None) for r in rows] == [(1, True), (2, False), (3, True)]
+    assert "UTF-8" in rows[1]["reason"]
+    assert rows[0]["file"] == str(tmp_path / "f.json")
+
+
+def test_raw_is_truncated(tmp_path: Path) -> None:
+    [row] = parse(tmp_path, EVENTS, b"{" + b"x" * 5000)
+    assert len(row["raw"]) == 1024
+
+
+def test_song_number_title_is_text(tmp_path: Path) -> None:
+    [row] = parse(tmp_path, SONGS, orjson.dumps({**GOOD_SONG, "title": 5}))
+    assert row["reason"] is None and row["title"] == "5"
+    assert row["year"] == 0 and row["duration"] == pytest.approx(269.58322)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["ndjson", "concatenated", "pretty", "array", "array-pretty"],
+)
+def test_song_files_with_several_objects(tmp_path: Path, layout: str) -> None:
+    songs = [{**GOOD_SONG, "song_id": f"SO{i}"} for i in range(3)]
+    content = {
+        "ndjson": b"\n".join(orjson.dumps(s) for s in songs),
+        "concatenated": b"".join(orjson.dumps(s) for s in songs),
+        "pretty": b"\n".join(orjson.dumps(s, option=orjson.OPT_INDENT_2) for s in songs),
+        "array": orjson.dumps(songs),
+        "array-pretty": orjson.dumps(songs, option=orjson.OPT_INDENT_2),
+    }[layout]
+    rows = parse(tmp_path, SONGS, content)
+    assert [r["song_id"] for r in rows] == ["SO0", "SO1", "SO2"]
+    assert all(r["reason"] is None for r in rows)
+    if layout == "ndjson":
+        assert [r["line"] for r in rows] == [1, 2, 3]
+    if layout == "pretty":
+        assert [r["line"] for r in rows] == [1, 13, 25]
+
+
+def test_song_file_with_garbage_between_objects(tmp_path: Path) -> None:
+    content = orjson.dumps(GOOD_SONG) + b"\noops\n" + orjson.dumps({**GOOD_SONG, "song_id": "SO2"})
+    rows = parse(tmp_path, SONGS, content)
+    assert [(r["line"], r["reason"] is None) for r in rows] == [(1, True), (2, False), (3, True)]
+    assert rows[1]["reason"].startswith("invalid JSON")
+
+
+def test_empty_song_file_has_no_records(tmp_path: Path) -> None:
+    assert parse(tmp_path, SONGS, b"  \n") == []
