@@ -81,7 +81,7 @@ def test_status_shows_counts_and_last_load(sample_warehouse: str) -> None:
 def test_create_tables_asks_before_dropping(sample: Path, tmp_path: Path) -> None:
     path = str(tmp_path / "w.duckdb")
     assert run_cli("create-tables", "-w", path).exit_code == 0  # nothing to drop: no question
-    assert run_cli("etl", "--songs", str(sample / "song_data"), "-w", path).exit_code == 0
+    assert run_cli("etl", "--no-check", "--songs", str(sample / "song_data"), "-w", path).exit_code == 0
     refused = run_cli("create-tables", "-w", path, input="n\n")
     assert refused.exit_code == 1
     assert "Drop them and all their data?" in refused.output

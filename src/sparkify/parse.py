@@ -55,6 +55,16 @@ def parse_files(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[
         )
 
 
+def file_checksums(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile]) -> dict[str, str]:
+    """A fast 64-bit content hash of each file (DuckDB's hash), recorded in the load manifest."""
+    rows = con.execute(
+        "SELECT filename, printf('h64:%016x', hash(content)) FROM read_blob(?)",
+        [[f.local_path for f in files if not glob.has_magic(f.local_path)]],
+    ).fetchall()
+    by_path = dict(rows)
+    return {f.uri: by_path[f.local_path] for f in files if f.local_path in by_path}
+
+
 def _parse_in_python(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[SourceFile]) -> None:
     split = records.split_lines if source.name == "events" else records.split_documents
     with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import sys
@@ -13,13 +14,20 @@ from typing import Any
 import duckdb
 
 from sparkify.errors import SparkifyError
+from sparkify.parse import PARSED, file_checksums, parse_files
 from sparkify.sources import SourceFile
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.parse import parse_files
 from sparkify.staging import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
+
+
+def utc_now() -> dt.datetime:
+    """Wall-clock UTC (DuckDB's now() is the transaction's start, the same for a whole load)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
 def _is_lock_error(exc: Exception) -> bool:
     return "lock" in str(exc).lower()
 
@@ -92,10 +100,9 @@ class DuckDBWarehouse(Warehouse):
         self.con.execute("BEGIN")
         load_id = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchall()[0][0]
         self.con.execute(
-            "INSERT INTO staging.loads (load_id, started_at, status) VALUES (?, now()::TIMESTAMP, 'running')",
-            [load_id],
+            "INSERT INTO staging.loads (load_id, started_at, status) VALUES (?, ?, 'running')",
+            [load_id, utc_now()],
         )
-        self._started = time.time()
         return load_id
 
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
@@ -103,6 +110,7 @@ class DuckDBWarehouse(Warehouse):
         uris = [f.uri for f in files]
         self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
         parse_files(self.con, source, files)
+        checksums = file_checksums(self.con, files)
         columns = ", ".join(f.column for f in source.fields)
         self.con.execute(
             f"INSERT INTO {table} (load_id, source_file, source_line, {columns}) "
@@ -127,31 +135,44 @@ class DuckDBWarehouse(Warehouse):
             "AND file IN (SELECT unnest(?::VARCHAR[])) GROUP BY file",
             [load_id, source.name, uris],
         ).fetchall())
-        self.con.execute("DROP TABLE _parsed")
+        self.con.execute(f"DROP TABLE {PARSED}")
         result = StageResult()
         for f in files:
             result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
-        self._record_files(source, result, load_id)
+        self._record_files(source, result, load_id, checksums)
         return result
 
-    def _record_files(self, source: Source, result: StageResult, load_id: int) -> None:
+    def _record_files(self, source: Source, result: StageResult, load_id: int, checksums: dict[str, str]) -> None:
+        """The manifest row of each file, and the load's per-source reconciliation."""
         self.con.execute(
             """
             INSERT OR REPLACE INTO staging.loaded_files
                 (path, source, size, modified, checksum, load_id, records, rows, rejected, loaded_at)
-            SELECT unnest(?::VARCHAR[]), ?, unnest(?::BIGINT[]), unnest(?::VARCHAR[]), NULL, ?,
-                   unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), now()::TIMESTAMP
+            SELECT unnest(?::VARCHAR[]), ?, unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?,
+                   unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?
             """,
             [
                 [c.file.uri for c in result.files],
                 source.name,
                 [c.file.size for c in result.files],
                 [c.file.version for c in result.files],
+                [checksums.get(c.file.uri) for c in result.files],
                 load_id,
                 [c.records for c in result.files],
                 [c.rows for c in result.files],
                 [c.rejected for c in result.files],
+                utc_now(),
             ],
+        )
+        self.con.execute(
+            """
+            INSERT INTO staging.load_sources AS s (load_id, source, files, records, staged, rejected)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (load_id, source) DO UPDATE SET
+                files = s.files + excluded.files, records = s.records + excluded.records,
+                staged = s.staged + excluded.staged, rejected = s.rejected + excluded.rejected
+            """,
+            [load_id, source.name, len(result.files), result.records, result.rows, result.rejected],
         )
 
     def build_star(self, songs_changed: bool) -> None:
@@ -164,31 +185,38 @@ class DuckDBWarehouse(Warehouse):
 
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
         self.con.execute(
-            "UPDATE staging.loads SET finished_at = now()::TIMESTAMP, status = 'committed', files = ?, "
+            "UPDATE staging.loads SET finished_at = ?, status = 'committed', files = ?, "
             "records = ?, staged = ?, rejected = ? WHERE load_id = ?",
-            [files, result.records, result.rows, result.rejected, load_id],
+            [utc_now(), files, result.records, result.rows, result.rejected, load_id],
         )
         self.con.execute("COMMIT")
 
     def abort_load(self, load_id: int, message: str) -> None:
         """Roll back, then keep the failed load's rejects: they say why it failed."""
         with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
-            saved = os.path.join(tmp, "load_errors.parquet")
-            try:
-                self.con.execute(
-                    f"COPY (SELECT * FROM staging.load_errors WHERE load_id = {int(load_id)}) TO '{saved}' (FORMAT parquet)"
-                )
-            except duckdb.Error:
-                saved = ""
+            saved = os.path.join(tmp, "kept.parquet").replace("'", "''")
+            kept = {"load_errors": "staging.load_errors", "load_sources": "staging.load_sources",
+                    "loads": "staging.loads"}
+            files: dict[str, str] = {}
+            for name, table in kept.items():
+                path = saved.replace("kept", name)
+                try:  # files outlive the rollback; the transaction's rows do not
+                    self.con.execute(f"COPY (SELECT * FROM {table} WHERE load_id = {int(load_id)}) TO '{path}' "
+                                     "(FORMAT parquet)")
+                    files[table] = path
+                except duckdb.Error:
+                    pass
             self.con.execute("ROLLBACK")
             self.con.execute("BEGIN")
+            for table, path in files.items():
+                self.con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet('{path}')")
             self.con.execute(
-                "INSERT INTO staging.loads (load_id, started_at, finished_at, status, message) "
-                "VALUES (?, now()::TIMESTAMP, now()::TIMESTAMP, 'failed', ?)",
-                [load_id, message],
+                "INSERT OR REPLACE INTO staging.loads (load_id, started_at, finished_at, status, files, records, "
+                "staged, rejected, message) SELECT ?, COALESCE((SELECT started_at FROM staging.loads WHERE "
+                "load_id = ?), ?), ?, 'failed', sum(files), sum(records), sum(staged), sum(rejected), ? "
+                "FROM staging.load_sources WHERE load_id = ?",
+                [load_id, load_id, utc_now(), utc_now(), message, load_id],
             )
-            if saved:
-                self.con.execute(f"INSERT INTO staging.load_errors SELECT * FROM read_parquet('{saved}')")
             self.con.execute("COMMIT")
 
     # -- querying -----------------------------------------------------------------------------

@@ -19,13 +19,24 @@ CREATE TABLE staging.loads (
     message      VARCHAR
 );
 
+-- Reconciliation of each load, per source: records read = rows staged + rows rejected.
+CREATE TABLE staging.load_sources (
+    load_id   BIGINT NOT NULL,
+    source    VARCHAR NOT NULL,             -- events | songs
+    files     BIGINT NOT NULL,
+    records   BIGINT NOT NULL,
+    staged    BIGINT NOT NULL,
+    rejected  BIGINT NOT NULL,
+    PRIMARY KEY (load_id, source)
+);
+
 -- Every file loaded so far; a file whose size or version (mtime, ETag) is unchanged is skipped.
 CREATE TABLE staging.loaded_files (
     path       VARCHAR PRIMARY KEY,
     source     VARCHAR NOT NULL,            -- events | songs
     size       BIGINT NOT NULL,
     modified   VARCHAR NOT NULL,            -- mtime in ns, or the S3 ETag
-    checksum   VARCHAR,
+    checksum   VARCHAR,                     -- h64:… content hash (DuckDB's 64-bit hash)
     load_id    BIGINT NOT NULL,
     records    BIGINT NOT NULL,
     rows       BIGINT NOT NULL,
