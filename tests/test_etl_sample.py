@@ -164,3 +164,42 @@ def test_touched_file_reloads_without_duplicates(sample: Path, warehouse_path: s
         expected = con.execute(
             "SELECT count(*) FROM staging.staging_events WHERE page = 'NextSong' AND user_id <> ''").fetchall()[0][0]
     assert scalar(warehouse_path, "SELECT count(*) FROM analytics.songplays") == expected
+
+
+def test_mangled_text_is_repaired_in_the_star_schema_only(sample_warehouse: str) -> None:
+    """326 events carry doubly-encoded UTF-8 (BjÃ\\x83Â¶rk for Björk); staging keeps the raw value."""
+    with duckdb.connect(sample_warehouse, read_only=True) as con:
+        raw_events = con.execute(
+            "SELECT count(*) FROM staging.staging_events WHERE artist LIKE '%Ã%' OR song LIKE '%Ã%'").fetchall()[0][0]
+        fixed = dict(con.execute("SELECT raw, fixed FROM staging.text_repairs").fetchall())
+        apostrophes = con.execute(
+            "SELECT count(*) FROM staging.staging_events WHERE song LIKE '%' || chr(25) || '%'").fetchall()[0][0]
+    assert raw_events == 326
+    assert fixed["BjÃ\x83Â¶rk"] == "Björk"
+    assert fixed["De SÃ\x83Â£o Paulo Ã\x83Â\x80 BelÃ\x83Â©m"] == "De São Paulo À Belém"
+    assert apostrophes > 0
+    assert any(raw.endswith("\x19t Stand A Chance (Album)") for raw in fixed) or any("\x19" in raw for raw in fixed)
+    assert all("\x19" not in value and "Ã" not in value for value in fixed.values())
+
+
+def test_repairs_reach_dimensions(tmp_path: Path) -> None:
+    """A song whose title arrives mangled in both feeds is stored repaired and still matches."""
+    songs = tmp_path / "song_data"
+    logs = tmp_path / "log_data"
+    songs.mkdir()
+    logs.mkdir()
+    mangled = "BjÃ\x83Â¶rk"
+    (songs / "TRX.json").write_text(
+        '{"num_songs": 1, "artist_id": "ARX", "artist_latitude": null, "artist_longitude": null, '
+        '"artist_location": "", "artist_name": "Björk", "song_id": "SOX", "title": "J\\u00f3ga", '
+        '"duration": 305.0, "year": 1997}', encoding="utf-8")
+    event = ('{"artist": "%s", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0, '
+             '"lastName": "Lee", "length": 305.0, "level": "free", "location": "Reykjav\\u00edk", "method": "PUT", '
+             '"page": "NextSong", "registration": 1540919166796.0, "sessionId": 1, "song": "JÃ\\u0083Â³ga", '
+             '"status": 200, "ts": 1542837407796, "userAgent": "x", "userId": "7"}') % mangled
+    (logs / "2018-11-21-events.json").write_text(event, encoding="utf-8")
+    path = str(tmp_path / "w.duckdb")
+    result = run_cli("etl", "--no-check", "--songs", str(songs), "--logs", str(logs), "-w", path)
+    assert result.exit_code == 0, result.output
+    assert "Repaired 2 mangled text values" in result.output
+    assert scalar(path, "SELECT song_id FROM analytics.songplays") == "SOX"

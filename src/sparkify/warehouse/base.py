@@ -52,6 +52,8 @@ class Warehouse(ABC):
 
     dialect: str
     url: str
+    #: How query() marks a parameter: "?" (DuckDB) or "%s" (psycopg).
+    placeholder: str = "?"
 
     @abstractmethod
     def tables_exist(self) -> bool: ...

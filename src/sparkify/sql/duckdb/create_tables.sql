@@ -44,6 +44,12 @@ CREATE TABLE staging.loaded_files (
     loaded_at  TIMESTAMP NOT NULL
 );
 
+-- Mangled text (doubly-encoded UTF-8, stray control characters) and its repair; see repair.py.
+CREATE TABLE staging.text_repairs (
+    raw    VARCHAR PRIMARY KEY,
+    fixed  VARCHAR NOT NULL
+);
+
 -- Every record that could not be staged, with where it was and why (like stl_load_errors).
 CREATE TABLE staging.load_errors (
     load_id   BIGINT NOT NULL,

@@ -1,11 +1,12 @@
 -- artists: exactly one row per artist_id, even when its songs disagree about the artist.
 -- Rule: take the song record that says the most about the artist (the most non-empty of name,
 -- location, latitude, longitude); on a tie, the record with the smallest song_id.
--- An empty or blank location becomes NULL.
+-- An empty or blank location becomes NULL. Mangled text is repaired through staging.text_repairs.
 DELETE FROM analytics.artists;
 
 INSERT INTO analytics.artists (artist_id, name, location, latitude, longitude)
-SELECT artist_id, artist_name, location, artist_latitude, artist_longitude
+SELECT ranked.artist_id, COALESCE(n.fixed, ranked.artist_name), COALESCE(l.fixed, ranked.location),
+       ranked.artist_latitude, ranked.artist_longitude
 FROM (
     SELECT artist_id, artist_name, artist_latitude, artist_longitude,
            NULLIF(TRIM(artist_location), '') AS location,
@@ -20,4 +21,6 @@ FROM (
     FROM staging.staging_songs
     WHERE artist_id IS NOT NULL AND artist_id <> ''
 ) AS ranked
-WHERE pick = 1;
+LEFT JOIN staging.text_repairs AS n ON n.raw = ranked.artist_name
+LEFT JOIN staging.text_repairs AS l ON l.raw = ranked.location
+WHERE ranked.pick = 1;

@@ -1,6 +1,6 @@
 -- song_matches: which song each NextSong event played.
 -- An event matches a song when the event's `song` equals the song's title and the event's
--- `artist` equals the song's artist name, exactly. When several songs match, the one whose
+-- `artist` equals the song's artist name, exactly, after both are repaired (staging.text_repairs). When several songs match, the one whose
 -- duration is closest to the event's `length` wins (then the smallest song_id).
 -- Events are identified by (user_id, session_id, item_in_session, ts).
 CREATE VIEW staging.song_matches AS
@@ -12,8 +12,10 @@ FROM (
                ORDER BY abs(s.duration - e.length) NULLS LAST, s.song_id
            ) AS rank
     FROM staging.staging_events AS e
-    JOIN analytics.songs AS s ON s.title = e.song
-    JOIN analytics.artists AS a ON a.artist_id = s.artist_id AND a.name = e.artist
+    LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
+    LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
+    JOIN analytics.songs AS s ON s.title = COALESCE(rs.fixed, e.song)
+    JOIN analytics.artists AS a ON a.artist_id = s.artist_id AND a.name = COALESCE(ra.fixed, e.artist)
     WHERE e.page = 'NextSong' AND e.user_id <> ''
 ) AS candidates
 WHERE rank = 1;

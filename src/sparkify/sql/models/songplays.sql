@@ -39,8 +39,9 @@ new_plays AS (
 SELECT (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays)
          + row_number() OVER (ORDER BY n.ts, CAST(n.user_id AS BIGINT), n.session_id, n.item_in_session),
        epoch_ms(n.ts), CAST(n.user_id AS BIGINT), n.level, m.song_id, m.artist_id,
-       n.session_id, n.location, TRIM(BOTH '"' FROM n.user_agent), n.item_in_session
+       n.session_id, COALESCE(t.fixed, n.location), TRIM(BOTH '"' FROM n.user_agent), n.item_in_session
 FROM new_plays AS n
+LEFT JOIN staging.text_repairs AS t ON t.raw = n.location
 LEFT JOIN staging.song_matches AS m
   ON m.user_id = n.user_id AND m.session_id = n.session_id
  AND m.item_in_session = n.item_in_session AND m.ts = n.ts;

@@ -1,0 +1,65 @@
+"""Repairing text the data mangled, for the star schema (staging keeps the raw value).
+
+326 events of the real sample carry doubly-encoded UTF-8 (`BjÃ\\x83Â¶rk` for Björk), and some use
+the control character U+0019 where an apostrophe belongs (`Don\\x19t`). Only values that look
+mangled are read back into Python (a cheap SQL filter finds them), repaired with ftfy, and stored
+in `staging.text_repairs (raw, fixed)`; the models look values up there.
+"""
+
+from __future__ import annotations
+
+import ftfy
+
+from sparkify.warehouse.base import Warehouse
+
+#: Text columns that analysts read, per staging table.
+REPAIRED_COLUMNS = {
+    "staging_events": ("artist", "song", "first_name", "last_name", "location"),
+    "staging_songs": ("title", "artist_name", "artist_location"),
+}
+
+#: Characters that betray mojibake or a stray control character (a DuckDB/RE2 and PostgreSQL class).
+SUSPECT = "[\\x01-\\x1f\\x7f-\\x9fÃÂâ]"
+
+
+def fix(value: str) -> str:
+    """The repaired text: an apostrophe for U+0019, mis-decoded UTF-8 undone, then ftfy for the rest.
+
+    UTF-8 bytes read as Latin-1 (once or twice) are undone exactly while the bytes decode as
+    UTF-8; ftfy then handles other mix-ups (cp1252, mixed) that this simple inverse does not.
+    """
+    text = value.replace("\x19", "'")
+    for _ in range(3):
+        try:
+            undone = text.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            break
+        if undone == text:
+            break
+        text = undone
+    return ftfy.fix_text(text, normalization="NFC")
+
+
+def candidates_sql(dialect: str, load_id: int) -> str:
+    """Distinct suspect values staged by this load and not yet known to text_repairs."""
+    match = "regexp_matches({c}, '{p}')" if dialect == "duckdb" else "{c} ~ '{p}'"
+    parts = [
+        f"SELECT DISTINCT {column} AS raw FROM staging.{table} "
+        f"WHERE load_id = {int(load_id)} AND {match.format(c=column, p=SUSPECT)}"
+        for table, columns in REPAIRED_COLUMNS.items()
+        for column in columns
+    ]
+    return (
+        "SELECT raw FROM (" + " UNION ".join(parts) + ") AS suspects "
+        "WHERE raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw"
+    )
+
+
+def repair_new_text(warehouse: Warehouse, load_id: int) -> int:
+    """Find and repair the suspect values of one load; returns how many values were repaired."""
+    suspects = [row[0] for row in warehouse.query(candidates_sql(warehouse.dialect, load_id)).rows]
+    repairs = [(raw, fixed) for raw in suspects if (fixed := fix(raw)) != raw]
+    for raw, fixed in repairs:
+        mark = warehouse.placeholder
+        warehouse.query(f"INSERT INTO staging.text_repairs (raw, fixed) VALUES ({mark}, {mark})", (raw, fixed))
+    return len(repairs)
