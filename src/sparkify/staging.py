@@ -96,15 +96,14 @@ def _key(struct: str, key: str) -> str:
 def _ok_sql(field: Field) -> str:
     """True when the field is absent, null, or reads as its type.
 
-    `s` holds every field as text (json_transform to VARCHAR), `n` the numeric fields as
-    numbers, `d` the integer fields as doubles: an integer must equal its double (rejects 3.7)
-    and must not be a boolean (json_transform reads true as 1).
+    `s` holds every field as text (one json_transform to VARCHAR). Numbers are cast from that
+    text; an integer must also equal its value as a double, which rejects 3.7 (cast to 4).
     """
-    text, number, double = _key("s", field.key), _key("n", field.key), _key("d", field.key)
+    text = _key("s", field.key)
     if field.type == "integer":
-        valid = f"{number} = {double} AND {text} NOT IN ('true', 'false')"
+        valid = f"TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT)"
     elif field.type == "double":
-        valid = f"isfinite({number}) AND {text} NOT IN ('true', 'false')"
+        valid = f"isfinite(TRY_CAST({text} AS DOUBLE))"
     elif field.type == "digits":
         valid = f"regexp_full_match({text}, '[0-9]*')"
     else:  # text: anything but an object or an array (looked at only where it starts like one)
@@ -116,10 +115,11 @@ def _ok_sql(field: Field) -> str:
 
 
 def _value_sql(field: Field, ok: str) -> str:
+    text = _key("s", field.key)
     if field.type == "text":
-        return _key("s", field.key)
-    source = _key("n", field.key) if field.type in ("integer", "double") else _key("s", field.key)
-    return f"CASE WHEN {ok} THEN {source} END"
+        return text
+    cast = {"integer": f"TRY_CAST({text} AS BIGINT)", "double": f"TRY_CAST({text} AS DOUBLE)", "digits": text}
+    return f"CASE WHEN {ok} THEN {cast[field.type]} END"
 
 
 _EXPECTED = {"text": "text", "digits": "a string of digits", "integer": "an integer", "double": "a number"}
@@ -135,11 +135,7 @@ def parse_sql(source: Source, records_sql: str, extra_ctes: str = "") -> str:
     computed once, and the reason text only for the rare records that fail.
     """
     fields = source.fields
-    integers = tuple(f for f in fields if f.type == "integer")
-    numbers = tuple(f for f in fields if f.type in ("integer", "double"))
     as_text = _struct_literal(fields, {t: "VARCHAR" for t in _EXPECTED})
-    as_numbers = _struct_literal(numbers, {"integer": "BIGINT", "double": "DOUBLE"})
-    as_doubles = _struct_literal(integers, {"integer": "DOUBLE"})
     oks = ",\n        ".join(f"{_ok_sql(f)} AS ok_{i}" for i, f in enumerate(fields))
     all_ok = " AND ".join(f"ok_{i}" for i in range(len(fields)))
     reasons = "\n                ".join(
@@ -155,13 +151,11 @@ WITH {ctes}records AS (
 ),
 parsed AS (
     SELECT file, line, raw, reason,
-        CASE WHEN reason IS NULL THEN try(json_transform(raw, {as_text})) END AS s,
-        CASE WHEN reason IS NULL THEN try(json_transform(raw, {as_numbers})) END AS n,
-        CASE WHEN reason IS NULL THEN try(json_transform(raw, {as_doubles})) END AS d
+        CASE WHEN reason IS NULL THEN try(json_transform(raw, {as_text})) END AS s
     FROM records
 ),
 checked AS (
-    SELECT file, line, raw, reason, s, n,
+    SELECT file, line, raw, reason, s,
         s IS NOT NULL AND CASE WHEN s IS NULL THEN false WHEN starts_with(raw, '{{') THEN true
              ELSE json_type(raw) = 'OBJECT' END AS is_object,
         {oks}

@@ -108,39 +108,44 @@ class DuckDBWarehouse(Warehouse):
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         table = f"staging.{source.table}"
         uris = [f.uri for f in files]
-        self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
+        if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
+            self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
         parse_files(self.con, source, files)
         checksums = file_checksums(self.con, files)
         columns = ", ".join(f.column for f in source.fields)
-        self.con.execute(
+        staged = self.con.execute(
             f"INSERT INTO {table} (load_id, source_file, source_line, {columns}) "
-            f"SELECT ?, file, line, {columns} FROM _parsed WHERE reason IS NULL ORDER BY file, line",
+            f"SELECT ?, file, line, {columns} FROM {PARSED} WHERE reason IS NULL",
             [load_id],
-        )
-        self.con.execute(
-            "INSERT INTO staging.load_errors (load_id, source, file, line, \"column\", reason, raw) "
-            "SELECT ?, ?, file, line, error_column, reason, raw FROM _parsed WHERE reason IS NOT NULL "
-            "ORDER BY file, line",
+        ).fetchall()[0][0]
+        rejected = self.con.execute(
+            'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw) '
+            f"SELECT ?, ?, file, line, error_column, reason, raw FROM {PARSED} WHERE reason IS NOT NULL",
             [load_id, source.name],
-        )
-        # Reconciliation counts each side where it landed, not from the parse alone.
-        read = dict(self.con.execute("SELECT file, count(*) FROM _parsed GROUP BY file").fetchall())
-        staged = dict(self.con.execute(
-            f"SELECT source_file, count(*) FROM {table} WHERE load_id = ? "
-            "AND source_file IN (SELECT unnest(?::VARCHAR[])) GROUP BY source_file",
-            [load_id, uris],
-        ).fetchall())
-        rejected = dict(self.con.execute(
-            "SELECT file, count(*) FROM staging.load_errors WHERE load_id = ? AND source = ? "
-            "AND file IN (SELECT unnest(?::VARCHAR[])) GROUP BY file",
-            [load_id, source.name, uris],
-        ).fetchall())
+        ).fetchall()[0][0]
+        per_file = {
+            file: (records, good, bad)
+            for file, records, good, bad in self.con.execute(
+                f"SELECT file, count(*), count(*) FILTER (WHERE reason IS NULL), count(reason) FROM {PARSED} "
+                "GROUP BY file"
+            ).fetchall()
+        }
         self.con.execute(f"DROP TABLE {PARSED}")
         result = StageResult()
         for f in files:
-            result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
+            result.files.append(FileCounts(f, *per_file.get(f.uri, (0, 0, 0))))
+        # Reconciliation: what the INSERTs report they wrote must be what was read, to the row.
+        if (staged, rejected) != (result.rows, result.rejected):
+            raise SparkifyError(
+                f"{source.name}: {result.records} records read but {staged} staged + {rejected} rejected", exit_code=1
+            )
         self._record_files(source, result, load_id, checksums)
         return result
+
+    def _any_loaded_before(self, uris: list[str]) -> bool:
+        return self.con.execute(
+            "SELECT count(*) FROM staging.loaded_files WHERE path IN (SELECT unnest(?::VARCHAR[]))", [uris]
+        ).fetchall()[0][0] > 0
 
     def _record_files(self, source: Source, result: StageResult, load_id: int, checksums: dict[str, str]) -> None:
         """The manifest row of each file, and the load's per-source reconciliation."""
