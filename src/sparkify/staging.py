@@ -160,23 +160,27 @@ checked AS (
              ELSE json_type(raw) = 'OBJECT' END AS is_object,
         {oks}
     FROM parsed
+),
+judged AS (
+    SELECT *,
+        CASE WHEN reason IS NOT NULL THEN reason
+             WHEN s IS NULL THEN 'invalid JSON'
+             WHEN NOT is_object THEN 'not a JSON object but ' || json_type(raw)
+             WHEN {all_ok} THEN NULL
+             ELSE CASE
+                    {reasons}
+                  END
+        END AS why,
+        CASE WHEN reason IS NOT NULL OR NOT is_object OR ({all_ok}) THEN NULL
+             ELSE CASE
+                    {columns}
+                  END
+        END AS error_column
+    FROM checked
 )
-SELECT file, line, left(raw, {RAW_LIMIT}) AS raw,
-    CASE WHEN reason IS NOT NULL THEN reason
-         WHEN s IS NULL THEN 'invalid JSON'
-         WHEN NOT is_object THEN 'not a JSON object but ' || json_type(raw)
-         WHEN {all_ok} THEN NULL
-         ELSE CASE
-                {reasons}
-              END
-    END AS reason,
-    CASE WHEN reason IS NOT NULL OR NOT is_object OR ({all_ok}) THEN NULL
-         ELSE CASE
-                {columns}
-              END
-    END AS error_column,
+SELECT file, line, CASE WHEN why IS NOT NULL THEN left(raw, {RAW_LIMIT}) END AS raw, why AS reason, error_column,
     {values}
-FROM checked
+FROM judged
 """
 
 

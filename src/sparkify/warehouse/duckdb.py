@@ -181,11 +181,12 @@ class DuckDBWarehouse(Warehouse):
         )
 
     def build_star(self, songs_changed: bool) -> None:
+        had_plays = self.con.execute("SELECT count(*) > 0 FROM analytics.songplays").fetchall()[0][0]
         for model in MODELS:
             if model in ("songs", "artists") and not songs_changed:
                 continue
             self._run_file(f"models/{model}")
-            if model == "songplays" and songs_changed:
+            if model == "songplays" and songs_changed and had_plays:  # new plays were matched on insert
                 self._run_file("models/songplays_rematch")
 
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
