@@ -15,12 +15,21 @@ $(BIN)/sparkify: pyproject.toml
 
 install: $(BIN)/sparkify
 
-demo: install
-	$(BIN)/sparkify etl --songs $(SAMPLE)/song_data --logs $(SAMPLE)/log_data --warehouse $(WAREHOUSE)
+# Demo data is generated once (fixed seed: ~100 k events, 2 k songs, 30 days) into a temporary
+# folder renamed at the end, so an interrupted run never leaves half a dataset behind.
+DEMO_DATA := demo-data
+
+$(DEMO_DATA): | install
+	rm -rf $(DEMO_DATA).tmp
+	$(BIN)/sparkify generate --out $(DEMO_DATA).tmp --songs 2000 --users 1000 --days 30 --seed 42
+	mv $(DEMO_DATA).tmp $(DEMO_DATA)
+
+demo: install $(DEMO_DATA)
+	$(BIN)/sparkify etl --songs $(DEMO_DATA)/song_data --logs $(DEMO_DATA)/log_data --warehouse $(WAREHOUSE)
 	$(BIN)/sparkify status --warehouse $(WAREHOUSE)
 
 test: install
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) $(WAREHOUSE) demo-data
+	rm -rf $(VENV) $(WAREHOUSE) $(DEMO_DATA) $(DEMO_DATA).tmp

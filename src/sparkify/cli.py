@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -13,8 +15,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from sparkify import __version__
 from sparkify.config import WAREHOUSE_ENV, mask_url, resolve_warehouse
 from sparkify.errors import SparkifyError
+from sparkify.cli_redshift import cluster_group, config_command, config_option, etl_settings, print_dry_run, set_max_errors
 from sparkify.load import LoadSummary, run_etl
-from sparkify.output import FORMATS, show
+from sparkify.s3 import S3Options
+from sparkify.history import DEFAULT_ERRORS, load_history, recent_errors
+from sparkify.output import FORMATS, as_csv, show
 from sparkify.warehouse import Warehouse, connect
 from sparkify.warehouse.base import STAR_TABLES, QueryResult
 
@@ -47,7 +52,8 @@ warehouse_option = click.option(
     metavar="URL_OR_PATH",
     envvar=WAREHOUSE_ENV,
     default=None,
-    help=f"Warehouse: a DuckDB file path. Default: ${WAREHOUSE_ENV}, else sparkify.duckdb.",
+    help=f"Warehouse: a DuckDB file path, postgresql://user@host/db or redshift://user@host:5439/db. "
+    f"Default: ${WAREHOUSE_ENV}, else sparkify.duckdb.",
 )
 
 
@@ -117,28 +123,43 @@ class RichProgress:
 
 
 @cli.command()
-@click.option("--songs", metavar="PATH", help="Song files: a folder (searched recursively) or a glob.")
-@click.option("--logs", metavar="PATH", help="Event log files: a folder (searched recursively) or a glob.")
+@click.option("--songs", metavar="PATH", help="Song files: a folder (searched recursively), a glob, or s3://bucket/prefix.")
+@click.option("--logs", metavar="PATH", help="Event log files: a folder (searched recursively), a glob, or s3://bucket/prefix.")
 @warehouse_option
 @click.option("--max-errors", type=click.IntRange(min=0), default=0, show_default=True,
               help="Fail the load (committing nothing) when more records than this are rejected.")
 @click.option("--full-refresh", is_flag=True, help="Drop everything and rebuild from the files.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--no-check", is_flag=True, help="Do not run the data-quality checks after the load.")
+@click.option("--anonymous", is_flag=True, help="S3: send unsigned requests (public buckets such as s3://udacity-dend).")
+@click.option("--region", metavar="REGION", default=None, help="S3: the bucket's region (default: from the AWS config).")
+@click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL", default=None,
+              help="S3: an S3-compatible endpoint (MinIO, Ceph …). Default: $AWS_ENDPOINT_URL, else AWS.")
+@config_option
+@click.option("--dry-run", is_flag=True, help="Print the SQL the load would run; connect to nothing.")
 def etl(songs: str | None, logs: str | None, warehouse: str | None, max_errors: int, full_refresh: bool,
-        quiet: bool) -> None:
+        quiet: bool, no_check: bool, anonymous: bool = False, region: str | None = None,
+        endpoint_url: str | None = None, config: str | None = None, dry_run: bool = False) -> None:
     """Load song and event JSON into staging, then bring the star schema up to date.
 
     Files already loaded and unchanged are skipped, so running it twice changes nothing.
 
     Example: sparkify etl --songs data/song_data --logs data/log_data
     """
+    songs, logs, warehouse = etl_settings(click.get_current_context(), config, songs, logs, warehouse)
     if not songs and not logs:
         raise click.UsageError("give --songs PATH, --logs PATH, or both")
+    if dry_run:
+        return print_dry_run(resolve_warehouse(warehouse), songs, logs, max_errors, full_refresh)
     progress = RichProgress(err) if not quiet and err.is_terminal else None
     with _open(warehouse, need_tables=False) as wh:
-        summary = run_etl(wh, songs, logs, max_errors=max_errors, full_refresh=full_refresh, progress=progress)
+        set_max_errors(wh, max_errors)
+        s3 = S3Options(anonymous=anonymous, region=region, endpoint_url=endpoint_url)
+        summary = run_etl(wh, songs, logs, max_errors=max_errors, full_refresh=full_refresh, progress=progress, s3=s3)
         if not quiet:
             _print_summary(summary)
+        if not no_check and not _check_warehouse(wh, (), "table", quiet=quiet, brief=True):
+            sys.exit(1)
 
 
 def _print_summary(summary: LoadSummary) -> None:
@@ -155,6 +176,8 @@ def _print_summary(summary: LoadSummary) -> None:
         f"Load {summary.load_id}: {summary.files_loaded} files, {summary.rows} rows staged, "
         f"{summary.rejected} rejected, in {summary.seconds:.1f} s"
     )
+    if summary.repaired:
+        out.print(f"Repaired {summary.repaired} mangled text values (doubly-encoded UTF-8) in the star schema")
 
 
 @cli.command()
@@ -185,14 +208,256 @@ def status(warehouse: str | None) -> None:
         ]
         out.print(f"Warehouse: {mask_url(wh.url)}")
         show(QueryResult(["table", "rows"], counts), "table", out)
-        last = wh.query(
-            "SELECT load_id, status, started_at, finished_at, files, staged, rejected "
-            "FROM staging.loads ORDER BY load_id DESC LIMIT 1"
-        )
+        last = load_history(wh, limit=1)
         if last.rows:
             show(last, "table", out, title="Last load")
         else:
             out.print("No load yet: run `sparkify etl`.")
+
+
+@cli.command()
+@warehouse_option
+@click.option("--load", "load_id", type=int, help="Only the rejects of this load (see `sparkify loads`).")
+@click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_ERRORS, show_default=True,
+              help="Show at most this many rejects.")
+@click.option("--all", "show_all", is_flag=True, help="No limit.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write the rejects to this CSV file instead of printing them.")
+def errors(warehouse: str | None, load_id: int | None, limit: int, show_all: bool, csv_path: str | None) -> None:
+    """Show the newest rejected records: file, line, column, reason and the raw text.
+
+    Example: sparkify errors --load 3 --csv load_errors.csv
+    """
+    with _open(warehouse, read_only=True) as wh:
+        result = recent_errors(wh, load_id, None if show_all else limit)
+    if csv_path:
+        with open(csv_path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(as_csv(result))
+        out.print(f"Wrote {len(result.rows)} rejected records to {csv_path}")
+    elif not result.rows:
+        out.print("No rejected records." if load_id is None else f"Load {load_id} rejected no records.")
+    else:
+        show(result, "table", out, title="Rejected records (newest load first)")
+
+
+@cli.command()
+@warehouse_option
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def loads(warehouse: str | None, limit: int, fmt: str) -> None:
+    """List past loads: id, start, end, files, rows, rejected, status.
+
+    Example: sparkify loads --limit 5
+    """
+    with _open(warehouse, read_only=True) as wh:
+        show(load_history(wh, limit), fmt, out, title="Loads (newest first)")
+
+
+def _check_warehouse(wh: Warehouse, checks_files: Sequence[str], fmt: str, quiet: bool = False,
+                     builtin: bool = True, brief: bool = False) -> bool:
+    """Run the data-quality checks and print their table; True when all pass.
+
+    quiet: print only the failures. brief (after `etl`): a one-line summary unless something failed.
+    """
+    from sparkify.checks import as_result, load_checks, run_checks
+
+    results = run_checks(wh, load_checks(wh.dialect, checks_files, builtin=builtin))
+    failed = [r for r in results if not r.passed]
+    if fmt != "table":
+        show(as_result(results), fmt, out)
+    elif failed or not (quiet or brief):
+        show(as_result(results if not quiet else failed), "table", out, title="Data-quality checks")
+        summary = f"{len(results) - len(failed)} of {len(results)} checks passed"
+        (err if failed else out).print(f"[bold red]{summary}[/]" if failed else summary, highlight=False)
+    elif brief and not quiet:
+        out.print(f"Data-quality checks: {len(results)} of {len(results)} passed (`sparkify check` shows them)",
+                  highlight=False)
+    return not failed
+
+
+@cli.command()
+@warehouse_option
+@click.option("--checks-file", "checks_files", multiple=True, metavar="FILE.sql",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Also run the checks in this file (same format as the built-in ones). Repeatable.")
+@click.option("--no-builtin", is_flag=True, help="Run only the checks of --checks-file.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool, fmt: str) -> None:
+    """Run the data-quality checks; exit 1 when any fails.
+
+    Each check is one SQL query and the result it must give (see docs/checks-and-report.md).
+
+    Example: sparkify check --checks-file my_checks.sql --format json
+    """
+    if no_builtin and not checks_files:
+        raise click.UsageError("--no-builtin needs at least one --checks-file")
+    with _open(warehouse, read_only=True) as wh:
+        if not _check_warehouse(wh, checks_files, fmt, builtin=not no_builtin):
+            sys.exit(1)
+
+
+def _report_params(limit: int, churn_days: int) -> Any:
+    from sparkify.report import Params
+
+    return Params(limit=limit, churn_days=churn_days)
+
+
+report_options = [
+    click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+                 help="Rows in each top-N answer."),
+    click.option("--churn-days", type=click.IntRange(min=1), default=7, show_default=True,
+                 help="A user with no play in this many last days of the data is a churn risk."),
+]
+
+
+def _with_report_options(f: Any) -> Any:
+    for option in reversed(report_options):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@warehouse_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table prints to the terminal; csv and json write one file per question to --out.")
+@click.option("--out", "out_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Folder for the csv/json files.")
+@click.option("--html", "html_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write one self-contained HTML page with a chart per question.")
+@_with_report_options
+def report(warehouse: str | None, fmt: str, out_dir: str | None, html_path: str | None, limit: int,
+           churn_days: int) -> None:
+    """Answer the analysts' questions from the star schema.
+
+    \b
+    Examples:
+      sparkify report
+      sparkify report --format csv --out report/
+      sparkify report --html report.html
+    """
+    from sparkify import report as rep
+
+    if fmt != "table" and not out_dir:
+        raise click.UsageError(f"--format {fmt} writes one file per question: give --out DIR")
+    with _open(warehouse, read_only=True) as wh:
+        answers = rep.run(wh, _report_params(limit, churn_days))
+    if html_path:
+        from sparkify.html_report import write_html
+
+        write_html(answers, html_path)
+        err.print(f"Wrote {html_path}", highlight=False)
+    if fmt != "table":
+        paths = rep.write_files(answers, fmt, out_dir or ".")
+        err.print(f"Wrote {len(paths)} {fmt} files to {out_dir}", highlight=False)
+    elif not html_path:
+        match = answers[0][1] if answers and answers[0][0].name == "song_match_rate" else None
+        if match is not None:
+            out.print(f"[bold yellow]{rep.match_rate_sentence(match)}[/]", highlight=False)
+        for q, result in answers:
+            show(rep.for_terminal(q, result), "table", out, title=f"{q.title} ({q.name})")
+
+
+@cli.command()
+def queries() -> None:
+    """List the named report queries (run one with `sparkify query NAME`)."""
+    from sparkify.report import questions
+
+    show(QueryResult(["name", "title", "description"],
+                     [(q.name, q.title, q.description) for q in questions("duckdb")]), "table", out)
+
+
+@cli.command()
+@click.argument("name")
+@warehouse_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@_with_report_options
+def query(name: str, warehouse: str | None, fmt: str, limit: int, churn_days: int) -> None:
+    """Run one named report query (see `sparkify queries`).
+
+    Example: sparkify query top_locations --limit 5 --format csv
+    """
+    from sparkify import report as rep
+
+    rep.question(name, "duckdb")  # an unknown name fails before the warehouse is opened
+    with _open(warehouse, read_only=True) as wh:
+        [(q, result)] = rep.run(wh, _report_params(limit, churn_days), (name,))
+    if fmt == "table":
+        show(rep.for_terminal(q, result), fmt, out, title=q.title)
+    else:
+        show(result, fmt, out)
+
+
+class CountProgress(RichProgress):
+    """RichProgress counting items (song files, events) instead of bytes."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import MofNCompleteColumn
+
+        super().__init__(console)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=console, transient=True)
+
+
+@cli.command()
+@click.option("--out", "out_dir", required=True, metavar="DIR", help="Folder for song_data/ and log_data/.")
+@click.option("--songs", type=int, default=2000, show_default=True, help="Songs in the catalogue, one file each.")
+@click.option("--users", type=int, help="Listeners. Default: 1000, or one per ~100 events with --events.")
+@click.option("--days", type=int, help="Days of events (default 30); the event count follows.")
+@click.option("--events", type=int, help="Exact number of events; the number of days follows.")
+@click.option("--seed", type=int, default=42, show_default=True, help="The same seed writes the same bytes.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2018-11-01", show_default=True,
+              help="First day (UTC) of the event logs.")
+@click.option("--overwrite", is_flag=True, help="Replace DIR/song_data and DIR/log_data when DIR is not empty.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def generate(out_dir: str, songs: int, users: int | None, days: int | None, events: int | None, seed: int,
+             start: Any, overwrite: bool, quiet: bool) -> None:
+    """Write realistic song files and event logs, in the layout and format of the real Sparkify data.
+
+    Example: sparkify generate --out demo-data --days 30 (then: sparkify etl --songs demo-data/song_data
+    --logs demo-data/log_data)
+    """
+    from sparkify.generate import generate as write_data
+
+    progress = CountProgress(err) if not quiet and err.is_terminal else None
+    s = write_data(out_dir, songs=songs, users=users, days=days, events=events, seed=seed, start=start.date(),
+                   overwrite=overwrite, progress=progress)
+    if not quiet:
+        mb = (s.song_bytes + s.log_bytes) / 1e6
+        out.print(f"Wrote {s.songs} song files ({s.artists} artists) and {s.events} events by {s.users} users "
+                  f"in {s.log_files} log files ({s.first_day} … {s.last_day}) to {out_dir}: {mb:.1f} MB in "
+                  f"{s.seconds:.1f} s ({s.events_per_second:,.0f} events/s)")
+        out.print(f"NextSong {s.next_song_events} ({s.catalogue_plays} of catalogue songs), logged out "
+                  f"{s.logged_out_events}, sessions {s.sessions}, level changes {s.level_changes}")
+        out.print(f"Next: sparkify etl --songs {out_dir}/song_data --logs {out_dir}/log_data")
+
+
+@cli.command()
+@warehouse_option
+@click.option("--analyst", "role", required=True, metavar="ROLE",
+              help="The login role to create (or update); lower-case letters, digits and _.")
+@click.option("--password-env", metavar="VAR", default=None,
+              help="Set the role's password from this environment variable (never on the command line).")
+def grant(warehouse: str | None, role: str, password_env: str | None) -> None:
+    """Give ROLE read-only access to the star schema (analytics) and none to staging (PostgreSQL).
+
+    Example: ANALYST_PW=… sparkify grant --analyst analyst --password-env ANALYST_PW -w postgresql://…
+    """
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise SparkifyError(f"--password-env {password_env}: that environment variable is not set or empty")
+    with _open(warehouse) as wh:
+        grant_analyst = getattr(wh, "grant_analyst", None)
+        if grant_analyst is None:
+            raise SparkifyError(f"`grant` needs a PostgreSQL warehouse; {mask_url(wh.url)!r} is {wh.dialect}")
+        created = grant_analyst(role, password)
+        out.print(f"{'Created' if created else 'Updated'} login role {role}: it can read analytics "
+                  f"(search_path analytics), not staging, in {mask_url(wh.url)}")
+
+
+cli.add_command(cluster_group)
+cli.add_command(config_command)
 
 
 def main() -> None:

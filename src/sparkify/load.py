@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sparkify.errors import SparkifyError
-from sparkify.sources import SourceFile, discover
+from sparkify.repair import repair_new_text
+from sparkify.s3 import S3Options
+from sparkify.sources import SourceFile, discover, materialize
 from sparkify.staging import EVENTS, SONGS, Source
 from sparkify.warehouse.base import StageResult, Warehouse
 
@@ -52,6 +54,8 @@ class LoadSummary:
     load_id: int | None
     sources: list[SourceSummary]
     seconds: float
+    #: Mangled text values repaired for the star schema by this load (see repair.py).
+    repaired: int = 0
 
     @property
     def files_loaded(self) -> int:
@@ -91,15 +95,16 @@ def run_etl(
     max_errors: int = 0,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    s3: S3Options | None = None,
 ) -> LoadSummary:
     """Load the song and log files at these paths; a no-op for files already loaded unchanged."""
     started = time.perf_counter()
     progress = progress or NoProgress()
     inputs: list[tuple[Source, list[SourceFile]]] = []
     if songs:
-        inputs.append((SONGS, discover(songs, "--songs")))
+        inputs.append((SONGS, discover(songs, "--songs", s3)))
     if logs:
-        inputs.append((EVENTS, discover(logs, "--logs")))
+        inputs.append((EVENTS, discover(logs, "--logs", s3)))
     if full_refresh or not warehouse.tables_exist():
         warehouse.create_tables()
     known = warehouse.loaded_versions()
@@ -115,7 +120,9 @@ def run_etl(
             summary.files_loaded = len(files)
             progress.start(f"staging {source.name}", sum(f.size for f in files))
             for batch in batches(files):
-                result = warehouse.stage(source, batch, load_id)
+                # S3 objects are fetched per batch, then deleted (unless the warehouse reads S3 itself).
+                with materialize(batch, s3, fetch=not warehouse.copies_from_s3) as local:
+                    result = warehouse.stage(source, local, load_id)
                 summary.result.files.extend(result.files)
                 progress.advance(sum(f.size for f in batch))
             progress.finish()
@@ -128,12 +135,13 @@ def run_etl(
                 exit_code=1,
             )
         songs_changed = any(files for source, files in todo if source is SONGS)
-        warehouse.build_star(songs_changed=songs_changed)
+        repaired = repair_new_text(warehouse, load_id)
+        warehouse.build_star(songs_changed=songs_changed or repaired > 0)
         warehouse.commit_load(load_id, sum(len(files) for _, files in todo), total)
     except BaseException as exc:
         warehouse.abort_load(load_id, str(exc) or type(exc).__name__)
         raise
-    return LoadSummary(load_id, summaries, time.perf_counter() - started)
+    return LoadSummary(load_id, summaries, time.perf_counter() - started, repaired)
 
 
 def _reconcile(result: StageResult) -> None:

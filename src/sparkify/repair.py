@@ -18,8 +18,15 @@ REPAIRED_COLUMNS = {
     "staging_songs": ("title", "artist_name", "artist_location"),
 }
 
-#: Characters that betray mojibake or a stray control character (a DuckDB/RE2 and PostgreSQL class).
-SUSPECT = "[\\x01-\\x1f\\x7f-\\x9fÃÂâ]"
+#: Characters that betray mojibake or a stray control character: C0 controls but NUL, DEL and the
+#: C1 controls, and the first characters of UTF-8 read as Latin-1.
+_SUSPECT_RANGES = ((0x01, 0x1F), (0x7F, 0x9F))
+_SUSPECT_CHARS = "ÃÂâ"
+#: The class for DuckDB (RE2) and PostgreSQL, which understand `\xNN` escapes.
+SUSPECT = "[" + "".join(f"\\x{a:02x}-\\x{b:02x}" for a, b in _SUSPECT_RANGES) + _SUSPECT_CHARS + "]"
+#: The same class for Redshift: its `~` documents no `\xNN` escape, and its string literals take a
+#: backslash as an escape, so every character is written out (no ranges, no backslash).
+SUSPECT_LITERAL = "[" + "".join(chr(c) for a, b in _SUSPECT_RANGES for c in range(a, b + 1)) + _SUSPECT_CHARS + "]"
 
 
 def fix(value: str) -> str:
@@ -41,11 +48,17 @@ def fix(value: str) -> str:
 
 
 def candidates_sql(dialect: str, load_id: int) -> str:
-    """Distinct suspect values staged by this load and not yet known to text_repairs."""
+    """Distinct suspect values staged by this load and not yet known to text_repairs.
+
+    Each value comes back once (UNION) and only if text_repairs lacks it, so inserting the repairs
+    never duplicates a raw, also on Redshift, which does not enforce the key (its loads run one at
+    a time, under LOCK staging.loads).
+    """
     match = "regexp_matches({c}, '{p}')" if dialect == "duckdb" else "{c} ~ '{p}'"
+    pattern = SUSPECT_LITERAL if dialect == "redshift" else SUSPECT
     parts = [
         f"SELECT DISTINCT {column} AS raw FROM staging.{table} "
-        f"WHERE load_id = {int(load_id)} AND {match.format(c=column, p=SUSPECT)}"
+        f"WHERE load_id = {int(load_id)} AND {match.format(c=column, p=pattern)}"
         for table, columns in REPAIRED_COLUMNS.items()
         for column in columns
     ]

@@ -1,12 +1,17 @@
-"""Finding input files: a folder (searched recursively for *.json), a glob, or one file."""
+"""Finding input files: a folder (searched recursively for *.json), a glob, or one file; on
+local disk or in S3 (`s3://bucket/prefix`, fetched one staging batch at a time by materialize())."""
 
 from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sparkify import s3 as s3io
 from sparkify.errors import SparkifyError
 
 
@@ -17,10 +22,12 @@ class SourceFile:
     uri: str
     size: int
     version: str
+    #: Where the content can be read now, when not at `uri` (an S3 object fetched to a temp file).
+    local: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def local_path(self) -> str:
-        return self.uri
+        return self.local or self.uri
 
 
 def _local_file(path: str) -> SourceFile:
@@ -28,8 +35,11 @@ def _local_file(path: str) -> SourceFile:
     return SourceFile(uri=os.path.abspath(path), size=stat.st_size, version=str(stat.st_mtime_ns))
 
 
-def discover(spec: str, what: str = "input") -> list[SourceFile]:
+def discover(spec: str, what: str = "input", s3: s3io.S3Options | None = None) -> list[SourceFile]:
     """All JSON files that `spec` names, sorted by path, so loads are deterministic."""
+    if s3io.is_s3(spec):
+        objects = s3io.list_objects(spec, s3 or s3io.S3Options(), what)
+        return sorted((SourceFile(o.uri, o.size, o.etag) for o in objects), key=lambda f: f.uri)
     if glob.has_magic(spec):
         paths = [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
         if not paths:
@@ -49,3 +59,23 @@ def discover(spec: str, what: str = "input") -> list[SourceFile]:
         except OSError as exc:
             raise SparkifyError(f"{what}: cannot read {path!r}: {exc.strerror}") from exc
     return sorted(files, key=lambda f: f.uri)
+
+
+@contextmanager
+def materialize(files: Sequence[SourceFile], s3: s3io.S3Options | None = None,
+                fetch: bool = True) -> Iterator[list[SourceFile]]:
+    """`files`, each readable at its local_path: S3 objects are fetched to a temporary folder
+    (concurrently) and deleted on exit; local files are used where they are. `fetch=False` is
+    for a warehouse that reads S3 itself (Redshift's COPY)."""
+    remote = [f for f in files if s3io.is_s3(f.uri)] if fetch else []
+    if not remote:
+        yield list(files)
+        return
+    options = s3 or s3io.S3Options()
+    with tempfile.TemporaryDirectory(prefix="sparkify-s3-") as folder:
+        objects = []
+        for f in remote:
+            bucket, key = s3io.split_uri(f.uri)
+            objects.append(s3io.S3Object(bucket, key, f.size, f.version))
+        local = dict(zip((f.uri for f in remote), s3io.download(objects, folder, options)))
+        yield [replace(f, local=local[f.uri]) if f.uri in local else f for f in files]

@@ -16,4 +16,12 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
         from sparkify.warehouse.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse(url, read_only=read_only)
-    raise SparkifyError(f"warehouse {mask_url(url)!r}: unsupported kind {scheme!r} (use a DuckDB path)")
+    if scheme == "postgresql":
+        from sparkify.warehouse.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(url, read_only=read_only)
+    if scheme == "redshift":
+        from sparkify.warehouse.redshift import RedshiftWarehouse
+
+        return RedshiftWarehouse(url, read_only=read_only)
+    raise SparkifyError(f"warehouse {mask_url(url)!r}: unsupported kind {scheme!r} (use a DuckDB path, postgresql://… or redshift://…)")

@@ -54,6 +54,8 @@ class Warehouse(ABC):
     url: str
     #: How query() marks a parameter: "?" (DuckDB) or "%s" (psycopg).
     placeholder: str = "?"
+    #: True where the warehouse reads s3:// inputs itself (Redshift's COPY): nothing is downloaded.
+    copies_from_s3: bool = False
 
     @abstractmethod
     def tables_exist(self) -> bool: ...

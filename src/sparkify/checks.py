@@ -1,0 +1,157 @@
+"""Data-quality checks: one SQL query each, with the result it must give.
+
+Checks live in SQL files with a small comment header (see sql/checks/builtin.sql), so they read
+like the SQL an analyst would write by hand and run unchanged on every backend. Redshift does not
+enforce keys, so uniqueness and references are checked here rather than trusted.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sparkify.errors import SparkifyError
+from sparkify.sqlfiles import read_sql
+from sparkify.warehouse.base import QueryResult, Warehouse
+
+BUILTIN = "checks/builtin"
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "==": operator.eq, "!=": operator.ne, "<>": operator.ne,
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+_HEADER = re.compile(r"^\s*--\s*(check|description|expect)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+_EXPECT = re.compile(r"^(=|==|!=|<>|>=|<=|>|<)?\s*(-?\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    sql: str
+    expect: str = "= 0"
+    description: str = ""
+    source: str = "builtin"
+
+    def passes(self, value: Any) -> bool:
+        op, number = parse_expect(self.expect)
+        if value is None:
+            return False
+        try:
+            return _OPS[op](float(value), number)
+        except (TypeError, ValueError):
+            return False
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.check.passes(self.value)
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error is not None else ("pass" if self.passed else "FAIL")
+
+
+def parse_expect(text: str) -> tuple[str, float]:
+    """`> 0` → ('>', 0.0); a bare number means equality."""
+    match = _EXPECT.match(text.strip())
+    if not match:
+        raise SparkifyError(f"bad expectation {text!r}: write e.g. `= 0`, `> 0`, `>= 10`")
+    return match.group(1) or "=", float(match.group(2))
+
+
+def parse_checks(text: str, source: str) -> list[Check]:
+    """The checks of one file: each starts at `-- check: NAME`; its query runs to the next one."""
+    checks: list[Check] = []
+    current: dict[str, Any] | None = None
+
+    def finish() -> None:
+        if current is None:
+            return
+        sql = "\n".join(current["lines"]).strip().rstrip(";").strip()
+        if not sql:
+            raise SparkifyError(f"{source}: check {current['name']!r} has no query")
+        checks.append(Check(current["name"], sql, current["expect"], current["description"], source))
+
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header and header.group(1).lower() == "check":
+            finish()
+            current = {"name": header.group(2), "expect": "= 0", "description": "", "lines": []}
+        elif current is None:
+            continue  # the file's preamble
+        elif header and not current["lines"]:
+            key = header.group(1).lower()
+            if key == "expect":
+                parse_expect(header.group(2))  # fail on a typo now, not after running queries
+            current[key] = header.group(2)
+        elif line.strip() and not line.lstrip().startswith("--"):
+            current["lines"].append(line)
+    finish()
+    names = [c.name for c in checks]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SparkifyError(f"{source}: check names used twice: {', '.join(duplicates)}")
+    return checks
+
+
+def load_checks(dialect: str, files: Sequence[str | Path] = (), builtin: bool = True) -> list[Check]:
+    """The built-in checks (unless `builtin` is False), then those of each file given."""
+    checks = parse_checks(read_sql(BUILTIN, dialect), "builtin") if builtin else []
+    for path in files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SparkifyError(f"cannot read checks file {str(path)!r}: {exc.strerror or exc}") from exc
+        checks.extend(parse_checks(text, str(path)))
+    names = [c.name for c in checks]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SparkifyError(f"check names used twice: {', '.join(duplicates)}")
+    if not checks:
+        raise SparkifyError("no checks to run")
+    return checks
+
+
+def run_checks(wh: Warehouse, checks: Iterable[Check]) -> list[CheckResult]:
+    """Run every check, even after one fails or errors: a scheduler wants the whole picture."""
+    results = []
+    for check in checks:
+        try:
+            rows = wh.query(check.sql).rows
+            results.append(CheckResult(check, rows[0][0] if rows and rows[0] else None))
+        except Exception as exc:  # noqa: BLE001 -- any backend's error is this check's result, not a crash
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            results.append(CheckResult(check, error=message))
+    return results
+
+
+def as_result(results: Sequence[CheckResult]) -> QueryResult:
+    """Results as a table for sparkify.output.show: check, result, expected, status, description."""
+    return QueryResult(
+        ["check", "result", "expected", "status", "description"],
+        [
+            (r.check.name, r.error if r.error is not None else _number(r.value), r.check.expect, r.status,
+             r.check.description)
+            for r in results
+        ],
+    )
+
+
+def _number(value: Any) -> Any:
+    """Integral results print as integers on every backend (PostgreSQL sums are Decimal)."""
+    try:
+        if value is not None and float(value) == int(value):
+            return int(value)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return value

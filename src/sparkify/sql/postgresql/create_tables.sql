@@ -1,0 +1,140 @@
+-- The warehouse's tables in PostgreSQL. Staging tables (staging_events, staging_songs) are
+-- created from the field list in staging.py; everything else is here.
+-- Text columns use COLLATE "C" so that ORDER BY (and so every tie-break in the models) sorts
+-- by code point, exactly as DuckDB does: both backends must build identical tables.
+
+CREATE SCHEMA staging;
+CREATE SCHEMA analytics;
+
+-- The shared models read ts (milliseconds since the epoch) with DuckDB's epoch_ms(): the same
+-- function here, exact to the millisecond (no floating-point seconds) and inlinable.
+CREATE FUNCTION analytics.epoch_ms(ms BIGINT) RETURNS TIMESTAMP
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT TIMESTAMP '1970-01-01 00:00:00' + ms * INTERVAL '1 millisecond' $$;
+
+CREATE SEQUENCE staging.load_id_seq START 1;
+
+-- One row per run of `sparkify etl`.
+CREATE TABLE staging.loads (
+    load_id      BIGINT PRIMARY KEY,
+    started_at   TIMESTAMP NOT NULL,
+    finished_at  TIMESTAMP,
+    status       VARCHAR COLLATE "C" NOT NULL,     -- running | committed | failed
+    files        BIGINT,
+    records      BIGINT,
+    staged       BIGINT,
+    rejected     BIGINT,
+    message      VARCHAR COLLATE "C"
+);
+
+-- Reconciliation of each load, per source: records read = rows staged + rows rejected.
+CREATE TABLE staging.load_sources (
+    load_id   BIGINT NOT NULL,
+    source    VARCHAR COLLATE "C" NOT NULL,        -- events | songs
+    files     BIGINT NOT NULL,
+    records   BIGINT NOT NULL,
+    staged    BIGINT NOT NULL,
+    rejected  BIGINT NOT NULL,
+    PRIMARY KEY (load_id, source)
+);
+
+-- Every file loaded so far; a file whose size or version (mtime, ETag) is unchanged is skipped.
+CREATE TABLE staging.loaded_files (
+    path       VARCHAR COLLATE "C" PRIMARY KEY,
+    source     VARCHAR COLLATE "C" NOT NULL,       -- events | songs
+    size       BIGINT NOT NULL,
+    modified   VARCHAR COLLATE "C" NOT NULL,       -- mtime in ns, or the S3 ETag
+    checksum   VARCHAR COLLATE "C",              -- h64:… content hash (DuckDB's 64-bit hash)
+    load_id    BIGINT NOT NULL,
+    records    BIGINT NOT NULL,
+    rows       BIGINT NOT NULL,
+    rejected   BIGINT NOT NULL,
+    loaded_at  TIMESTAMP NOT NULL
+);
+
+-- Mangled text (doubly-encoded UTF-8, stray control characters) and its repair; see repair.py.
+CREATE TABLE staging.text_repairs (
+    raw    VARCHAR COLLATE "C" PRIMARY KEY,
+    fixed  VARCHAR COLLATE "C" NOT NULL
+);
+
+-- Every record that could not be staged, with where it was and why (like stl_load_errors).
+CREATE TABLE staging.load_errors (
+    load_id   BIGINT NOT NULL,
+    source    VARCHAR COLLATE "C" NOT NULL,
+    file      VARCHAR COLLATE "C" NOT NULL,
+    line      BIGINT NOT NULL,
+    "column"  VARCHAR COLLATE "C",
+    reason    VARCHAR COLLATE "C" NOT NULL,
+    raw       VARCHAR COLLATE "C"
+);
+CREATE INDEX load_errors_load_id ON staging.load_errors (load_id);
+
+CREATE TABLE analytics.songs (
+    song_id    VARCHAR COLLATE "C" PRIMARY KEY,
+    title      VARCHAR COLLATE "C",
+    artist_id  VARCHAR COLLATE "C",
+    year       INTEGER,
+    duration   DOUBLE PRECISION
+);
+
+CREATE TABLE analytics.artists (
+    artist_id  VARCHAR COLLATE "C" PRIMARY KEY,
+    name       VARCHAR COLLATE "C",
+    location   VARCHAR COLLATE "C",
+    latitude   DOUBLE PRECISION,
+    longitude  DOUBLE PRECISION
+);
+
+CREATE TABLE analytics.users (
+    user_id     BIGINT NOT NULL,
+    first_name  VARCHAR COLLATE "C",
+    last_name   VARCHAR COLLATE "C",
+    gender      VARCHAR COLLATE "C",
+    level       VARCHAR COLLATE "C",
+    valid_from  TIMESTAMP NOT NULL,
+    valid_to    TIMESTAMP,
+    is_current  BOOLEAN NOT NULL,
+    PRIMARY KEY (user_id, valid_from),
+    -- At most one current version per user (checked at commit: a load moves it to a newer version).
+    EXCLUDE (user_id WITH =) WHERE (is_current) DEFERRABLE INITIALLY DEFERRED
+);
+
+CREATE TABLE analytics."time" (
+    start_time  TIMESTAMP PRIMARY KEY,
+    hour        INTEGER NOT NULL,
+    day         INTEGER NOT NULL,
+    week        INTEGER NOT NULL,
+    month       INTEGER NOT NULL,
+    year        INTEGER NOT NULL,
+    weekday     INTEGER NOT NULL
+);
+
+-- Foreign keys are checked at commit: a load rebuilds dimensions (delete + insert) inside one
+-- transaction, and only the committed state has to be consistent.
+CREATE TABLE analytics.songplays (
+    songplay_id      BIGINT PRIMARY KEY,
+    start_time       TIMESTAMP NOT NULL
+        REFERENCES analytics."time" (start_time) DEFERRABLE INITIALLY DEFERRED,
+    user_id          BIGINT NOT NULL,
+    level            VARCHAR COLLATE "C",
+    song_id          VARCHAR COLLATE "C"
+        REFERENCES analytics.songs (song_id) DEFERRABLE INITIALLY DEFERRED,
+    artist_id        VARCHAR COLLATE "C"
+        REFERENCES analytics.artists (artist_id) DEFERRABLE INITIALLY DEFERRED,
+    session_id       BIGINT NOT NULL,
+    location         VARCHAR COLLATE "C",
+    user_agent       VARCHAR COLLATE "C",
+    item_in_session  BIGINT NOT NULL
+);
+-- The natural key the models match events on (not UNIQUE: the shared models decide that), and
+-- what the report queries filter, group and join on.
+CREATE INDEX songplays_event ON analytics.songplays (user_id, session_id, item_in_session, start_time);
+CREATE INDEX songplays_start_time ON analytics.songplays (start_time);
+CREATE INDEX songplays_song_id ON analytics.songplays (song_id);
+CREATE INDEX songplays_artist_id ON analytics.songplays (artist_id);
+CREATE INDEX songs_artist_id ON analytics.songs (artist_id);
+CREATE INDEX songs_title ON analytics.songs (title);
+
+CREATE VIEW analytics.users_current AS
+    SELECT * FROM analytics.users WHERE is_current;

@@ -1,0 +1,449 @@
+"""The PostgreSQL warehouse: DuckDB parses the JSON, PostgreSQL stores and models it.
+
+Parsing goes through sparkify.parse (an in-memory DuckDB), so both backends accept and reject
+exactly the same records. Parsed rows travel to PostgreSQL as CSV through `COPY … FROM STDIN`
+in 1 MiB chunks; the star schema is then built by SQL inside PostgreSQL, in the load's single
+transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import duckdb
+import psycopg
+from psycopg import sql as pgsql
+
+from sparkify.config import mask_url
+from sparkify.errors import SparkifyError
+from sparkify.parse import PARSED, file_checksums, parse_files
+from sparkify.sources import SourceFile
+from sparkify.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.staging import SOURCES, Source
+from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
+
+#: Our own sessions see the star schema unqualified, as DuckDB users do.
+SEARCH_PATH = "analytics,staging,public"
+CHUNK = 1024 * 1024
+#: Per sort/hash of our own sessions: the models sort every staged event; 4 MB (the default) spills.
+WORK_MEM = "128MB"
+#: Serialises concurrent `sparkify etl` runs on one database (DuckDB does it with a file lock).
+LOAD_LOCK = 0x5370_6B66  # "Spkf"
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "integer": "BIGINT",
+             "double": "DOUBLE PRECISION"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def sanitize(text: str, url: str) -> str:
+    """`text` with the URL's password, and any password=… or DSN in it, masked."""
+    password = urlsplit(url).password if "://" in url else None
+    if password:
+        for secret in {password, unquote(password)}:
+            text = text.replace(secret, "***")
+    text = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
+    return re.sub(r"postgres(?:ql)?://\S+", lambda m: mask_url(m.group(0)), text)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _errors(method: F) -> F:
+    """Database errors become one-line SparkifyErrors that never show the password."""
+
+    @functools.wraps(method)
+    def wrapper(self: PostgresWarehouse, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise SparkifyError(f"PostgreSQL: {sanitize(_first_line(exc), self.url)}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class PostgresWarehouse(Warehouse):
+    dialect = "postgresql"
+    placeholder = "%s"
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        options = f"-c search_path={SEARCH_PATH} -c work_mem={WORK_MEM}"
+        if read_only:
+            options += " -c default_transaction_read_only=on"
+        try:
+            extra = {} if "connect_timeout" in url else {"connect_timeout": 10}
+            self.con = psycopg.connect(_libpq_url(url), autocommit=True, options=options,
+                                       application_name="sparkify", **extra)
+        except psycopg.Error as exc:
+            raise SparkifyError(
+                f"cannot connect to warehouse {mask_url(url)!r}: {sanitize(_first_line(exc), url)}"
+            ) from None
+        self._parser: duckdb.DuckDBPyConnection | None = None
+        self._parser_tmp: str | None = None
+
+    # -- schema -------------------------------------------------------------------------------
+
+    @_errors
+    def tables_exist(self) -> bool:
+        row = self.con.execute("SELECT to_regclass('analytics.songplays') IS NOT NULL").fetchone()
+        return bool(row and row[0])
+
+    @_errors
+    def create_tables(self) -> None:
+        with self.con.transaction():
+            analysts = self._analysts()
+            for name in ("postgresql/drop_tables", "postgresql/create_tables"):
+                self._run_file(name)
+            for source in SOURCES.values():
+                self.con.execute(_staging_ddl(source))
+                self.con.execute(
+                    f"CREATE INDEX {source.table}_source_file ON staging.{source.table} (source_file)"
+                )
+            self._run_file("models/song_matches")
+            for role in analysts:
+                self._grant_read(role)
+
+    def _run_file(self, name: str) -> None:
+        for statement in split_statements(read_sql(name, self.dialect)):
+            self.con.execute(statement)
+
+    def _run_model(self, model: str) -> None:
+        """Run a model; a full rebuild (`DELETE FROM t;` + `INSERT INTO t (…) SELECT …`) becomes an upsert.
+
+        The shared model stays the one definition of the table's contents. Upserting it, instead of
+        deleting and re-inserting every row, leaves unchanged rows alone: no dead tuples, no index
+        churn and no foreign-key re-checks for the songs and artists that most loads do not touch.
+        """
+        statements = split_statements(read_sql(f"models/{model}", self.dialect))
+        i = 0
+        while i < len(statements):
+            pair = _full_rebuild(statements[i], statements[i + 1]) if i + 1 < len(statements) else None
+            if pair:
+                self._upsert(*pair)
+                i += 2
+            else:
+                self.con.execute(statements[i])
+                i += 1
+
+    def _upsert(self, table: str, columns: list[str], select: str) -> None:
+        keys = [r[0] for r in self.con.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY a.attnum",
+            [table],
+        ).fetchall()]
+        if not keys:
+            raise SparkifyError(f"{table} has no primary key to upsert on")
+        names = ", ".join(columns)
+        self.con.execute(f"CREATE TEMP TABLE _model ({names}) ON COMMIT DROP AS {select}")
+        match = " AND ".join(f"m.{k} = t.{k}" for k in keys)
+        self.con.execute(f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM _model AS m WHERE {match})")
+        others = [c for c in columns if c not in keys]
+        if others:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in others)
+            old = ", ".join(f"{table}.{c}" for c in others)
+            new = ", ".join(f"excluded.{c}" for c in others)
+            action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+        else:
+            action = "DO NOTHING"
+        self.con.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM _model ON CONFLICT ({', '.join(keys)}) {action}"
+        )
+        self.con.execute("DROP TABLE _model")
+
+    # -- loading ------------------------------------------------------------------------------
+
+    @_errors
+    def loaded_versions(self) -> dict[str, tuple[int, str]]:
+        rows = self.con.execute("SELECT path, size, modified FROM staging.loaded_files").fetchall()
+        return {path: (size, modified) for path, size, modified in rows}
+
+    @_errors
+    def begin_load(self) -> int:
+        self.con.execute("BEGIN")
+        self.con.execute("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK])
+        load_id = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchone()[0]  # type: ignore[index]
+        self.con.execute(
+            "INSERT INTO staging.loads (load_id, started_at, status) "
+            "VALUES (%s, clock_timestamp() AT TIME ZONE 'UTC', 'running')",
+            [load_id],
+        )
+        return int(load_id)
+
+    @property
+    def parser(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB that parses input files; it spills to a private temp folder."""
+        if self._parser is None:
+            self._parser_tmp = tempfile.mkdtemp(prefix="sparkify-parse-")
+            self._parser = duckdb.connect(config={"temp_directory": self._parser_tmp})
+        return self._parser
+
+    @_errors
+    def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
+        table = f"staging.{source.table}"
+        uris = [f.uri for f in files]
+        columns = [f.column for f in source.fields]
+        self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris])
+        parse_files(self.parser, source, files)
+        checksums = file_checksums(self.parser, files)
+        read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
+        with tempfile.TemporaryDirectory(prefix="sparkify-copy-") as tmp:
+            self._copy(
+                f"SELECT {int(load_id)}, file, line, {', '.join(columns)} FROM {PARSED} "
+                "WHERE reason IS NULL ORDER BY file, line",
+                f"{table} (load_id, source_file, source_line, {', '.join(columns)})",
+                os.path.join(tmp, "rows.csv"),
+            )
+            self._copy(
+                f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
+                f"replace(raw, chr(0), '\\u0000') FROM {PARSED} WHERE reason IS NOT NULL ORDER BY file, line",
+                'staging.load_errors (load_id, source, file, line, "column", reason, raw)',
+                os.path.join(tmp, "errors.csv"),
+            )
+        self.parser.execute(f"DROP TABLE {PARSED}")
+        # Reconciliation counts each side where it landed, not from the parse alone.
+        staged = dict(self.con.execute(
+            f"SELECT source_file, count(*) FROM {table} WHERE load_id = %s AND source_file = ANY(%s) "
+            "GROUP BY source_file",
+            [load_id, uris],
+        ).fetchall())
+        rejected = dict(self.con.execute(
+            "SELECT file, count(*) FROM staging.load_errors WHERE load_id = %s AND source = %s "
+            "AND file = ANY(%s) GROUP BY file",
+            [load_id, source.name, uris],
+        ).fetchall())
+        result = StageResult()
+        for f in files:
+            result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
+        self._record_files(source, result, load_id, checksums)
+        return result
+
+    def _copy(self, select: str, target: str, path: str) -> None:
+        """Stream the parser's `select` into PostgreSQL table `target` as CSV, 1 MiB at a time.
+
+        FORCE_QUOTE keeps NULL (unquoted, empty) apart from '' (quoted, "").
+        """
+        literal = path.replace("'", "''")
+        self.parser.execute(f"COPY ({select}) TO '{literal}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
+        self._copy_in(f"COPY {target} FROM STDIN (FORMAT csv)", path)
+
+    def _copy_in(self, copy_sql: str, path: str) -> None:
+        """Stream a file to `COPY … FROM STDIN` in 1 MiB chunks: no row ever passes through Python."""
+        with open(path, "rb") as handle, self.con.cursor() as cur, cur.copy(copy_sql) as copy:
+            while chunk := handle.read(CHUNK):
+                copy.write(chunk)
+
+    def _record_files(self, source: Source, result: StageResult, load_id: int, checksums: dict[str, str]) -> None:
+        """The manifest row of each file (replacing an older one), and the per-source reconciliation."""
+        self.con.execute(
+            """
+            INSERT INTO staging.loaded_files AS f
+                (path, source, size, modified, checksum, load_id, records, rows, rejected, loaded_at)
+            SELECT path, %s, size, modified, checksum, %s, records, rows, rejected, clock_timestamp() AT TIME ZONE 'UTC'
+            FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[])
+                 AS u (path, size, modified, checksum, records, rows, rejected)
+            ON CONFLICT (path) DO UPDATE SET
+                source = excluded.source, size = excluded.size, modified = excluded.modified,
+                checksum = excluded.checksum, load_id = excluded.load_id, records = excluded.records,
+                rows = excluded.rows, rejected = excluded.rejected, loaded_at = excluded.loaded_at
+            """,
+            [
+                source.name,
+                load_id,
+                [c.file.uri for c in result.files],
+                [c.file.size for c in result.files],
+                [c.file.version for c in result.files],
+                [checksums.get(c.file.uri) for c in result.files],
+                [c.records for c in result.files],
+                [c.rows for c in result.files],
+                [c.rejected for c in result.files],
+            ],
+        )
+        self.con.execute(
+            """
+            INSERT INTO staging.load_sources AS s (load_id, source, files, records, staged, rejected)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            ON CONFLICT (load_id, source) DO UPDATE SET
+                files = s.files + excluded.files, records = s.records + excluded.records,
+                staged = s.staged + excluded.staged, rejected = s.rejected + excluded.rejected
+            """,
+            [load_id, source.name, len(result.files), result.records, result.rows, result.rejected],
+        )
+
+    @_errors
+    def build_star(self, songs_changed: bool) -> None:
+        # A failed model rolls back to here, so abort_load can still save the load's rejects.
+        self.con.execute("SAVEPOINT build_star")
+        try:
+            self.con.execute("ANALYZE staging.staging_events")
+            self.con.execute("ANALYZE staging.staging_songs")
+            for model in MODELS:
+                if model in ("songs", "artists") and not songs_changed:
+                    continue
+                self._run_model(model)
+                if model == "songplays" and songs_changed:
+                    self._run_file("models/songplays_rematch")
+                self.con.execute(f'ANALYZE analytics."{model}"')
+            # Deferred foreign keys are checked here, while a failure can still be reported.
+            self.con.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        except psycopg.Error:
+            self.con.execute("ROLLBACK TO SAVEPOINT build_star")
+            raise
+
+    @_errors
+    def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
+        self.con.execute(
+            "UPDATE staging.loads SET finished_at = clock_timestamp() AT TIME ZONE 'UTC', status = 'committed', "
+            "files = %s, records = %s, staged = %s, rejected = %s WHERE load_id = %s",
+            [files, result.records, result.rows, result.rejected, load_id],
+        )
+        self.con.execute("COMMIT")
+
+    def abort_load(self, load_id: int, message: str) -> None:
+        """Roll back, then keep the failed load's record, reconciliation and rejects: they say why."""
+        kept = ("staging.loads", "staging.load_sources", "staging.load_errors")
+        try:
+            with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+                saved: dict[str, str] = {}
+                for table in kept:  # files outlive the rollback; the transaction's rows do not
+                    path = os.path.join(tmp, f"{table}.copy")
+                    try:
+                        with open(path, "wb") as out, self.con.cursor() as cur, cur.copy(
+                            f"COPY (SELECT * FROM {table} WHERE load_id = {int(load_id)}) TO STDOUT"
+                        ) as copy:
+                            out.writelines(copy)
+                        saved[table] = path
+                    except psycopg.Error:
+                        break
+                self.con.execute("ROLLBACK")
+                with self.con.transaction():
+                    for table, path in saved.items():
+                        self._copy_in(f"COPY {table} FROM STDIN", path)
+                    self.con.execute(
+                        """
+                        INSERT INTO staging.loads AS l
+                            (load_id, started_at, finished_at, status, files, records, staged, rejected, message)
+                        SELECT %s, now() AT TIME ZONE 'UTC', clock_timestamp() AT TIME ZONE 'UTC', 'failed',
+                               sum(files), sum(records), sum(staged), sum(rejected), %s
+                        FROM staging.load_sources WHERE load_id = %s
+                        ON CONFLICT (load_id) DO UPDATE SET
+                            finished_at = excluded.finished_at, status = excluded.status, files = excluded.files,
+                            records = excluded.records, staged = excluded.staged, rejected = excluded.rejected,
+                            message = excluded.message
+                        """,
+                        [load_id, sanitize(message, self.url), load_id],
+                    )
+        except psycopg.Error:
+            # The connection itself is gone: the server rolls the load back; the caller reports why.
+            pass
+
+    # -- access -------------------------------------------------------------------------------
+
+    @_errors
+    def grant_analyst(self, role: str, password: str | None = None) -> bool:
+        """Make `role` a read-only login that reads analytics and not staging; True if created."""
+        if not ROLE_NAME.match(role):
+            raise SparkifyError(
+                f"invalid role name {role!r}: use lower-case letters, digits and _, starting with a letter or _"
+            )
+        with self.con.transaction():
+            row = self.con.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            if row and row[0]:
+                raise SparkifyError(f"role {role!r} is a superuser: it can read everything; choose another role")
+            created = row is None
+            name = pgsql.Identifier(role)
+            verb = pgsql.SQL("CREATE") if created else pgsql.SQL("ALTER")
+            query = pgsql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(verb, name)
+            if password is not None:
+                query += pgsql.SQL(" PASSWORD {}").format(pgsql.Literal(password))
+            self.con.execute(query)
+            self.con.execute(pgsql.SQL("ALTER ROLE {} SET search_path = analytics").format(name))
+            self.con.execute(pgsql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(name))
+            database = self.con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+            self.con.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                pgsql.Identifier(database), name))
+            self.con.execute(pgsql.SQL("REVOKE ALL ON SCHEMA staging FROM {}").format(name))
+            self.con.execute(pgsql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA staging FROM {}").format(name))
+            self._grant_read(role)
+            # Membership of another role (the tables' owner, say) would still open staging.
+            if self.con.execute("SELECT has_schema_privilege(%s, 'staging', 'USAGE')", [role]).fetchone()[0]:  # type: ignore[index]
+                raise SparkifyError(
+                    f"role {role!r} can still read staging (it owns the tables or is a member of a role that can); "
+                    "choose a dedicated role"
+                )
+        return created
+
+    def _grant_read(self, role: str) -> None:
+        name = pgsql.Identifier(role)
+        self.con.execute(pgsql.SQL("GRANT USAGE ON SCHEMA analytics TO {}").format(name))
+        self.con.execute(pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {}").format(name))
+
+    def _analysts(self) -> list[str]:
+        """Roles that may read analytics now, so re-creating the tables keeps their access."""
+        rows = self.con.execute(
+            """
+            SELECT r.rolname FROM pg_namespace AS n, aclexplode(n.nspacl) AS a
+            JOIN pg_roles AS r ON r.oid = a.grantee
+            WHERE n.nspname = 'analytics' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner
+            """
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- querying -----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        try:
+            cursor = self.con.execute(sql, list(params) or None)
+        except psycopg.Error as exc:
+            raise SparkifyError(f"SQL error: {sanitize(_first_line(exc), self.url)}") from None
+        if cursor.description is None:
+            return QueryResult([], [])
+        return QueryResult([d.name for d in cursor.description], cursor.fetchall())
+
+    def close(self) -> None:
+        self.con.close()
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
+        if self._parser_tmp:
+            shutil.rmtree(self._parser_tmp, ignore_errors=True)
+            self._parser_tmp = None
+
+
+_DELETE_ALL = re.compile(r"DELETE\s+FROM\s+(analytics\.\w+)", re.IGNORECASE)
+_INSERT = re.compile(r"INSERT\s+INTO\s+(analytics\.\w+)\s*\(([^)]*)\)\s*(.+)", re.IGNORECASE | re.DOTALL)
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _full_rebuild(first: str, second: str) -> tuple[str, list[str], str] | None:
+    """(table, columns, select) when `first` empties a table that `second` then fills."""
+    delete = _DELETE_ALL.fullmatch(first.strip())
+    insert = _INSERT.fullmatch(second.strip())
+    if not delete or not insert or delete.group(1).lower() != insert.group(1).lower():
+        return None
+    columns = [c.strip() for c in insert.group(2).split(",")]
+    if not all(_IDENTIFIER.match(c) for c in columns):
+        return None
+    return insert.group(1), columns, insert.group(3)
+
+
+def _libpq_url(url: str) -> str:
+    """libpq reads postgresql:// and postgres:// URLs; anything else we accept maps to them."""
+    return re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
+
+
+def _staging_ddl(source: Source) -> str:
+    columns = ",\n    ".join(f"{f.column} {_PG_TYPES[f.type]}" for f in source.fields)
+    return (
+        f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
+        f'    source_file VARCHAR COLLATE "C" NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)'
+    )

@@ -1,0 +1,372 @@
+"""Redshift SQL without a cluster: every statement the tool can emit parses with sqlglot's Redshift
+dialect; the DDL carries the distribution/sort keys and widths; COPY carries its options; the
+Redshift models build the same star schema as the other backends (run on PostgreSQL, Redshift's
+ancestor, as a stand-in)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from sparkify import repair
+from sparkify.errors import SparkifyError
+from sparkify.sources import SourceFile
+from sparkify.staging import EVENTS, SONGS, SOURCES
+from sparkify.warehouse import redshift as rs
+from sparkify.warehouse.base import FileCounts, QueryResult, StageResult
+
+ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-s3-read"
+STAGING = "s3://my-staging/sparkify"
+URL = ("redshift://awsuser@sparkify.abc123.us-west-2.redshift.amazonaws.com:5439/sparkify"
+       f"?iam_role={ROLE}&region=us-west-2&staging={STAGING}")
+
+
+def repair_statements() -> list[str]:
+    """What repair.repair_new_text runs on Redshift: the candidates query, then one INSERT per
+    repaired value (parameters bound as literals, as psycopg's ClientCursor sends them)."""
+    ran: list[str] = []
+
+    class Recorder:
+        dialect = rs.RedshiftWarehouse.dialect
+        placeholder = rs.RedshiftWarehouse.placeholder
+
+        def query(self, sql: str, params: tuple[object, ...] = ()) -> QueryResult:
+            if params:
+                assert sql.count(self.placeholder) == len(params)
+                for value in params:
+                    sql = sql.replace(self.placeholder, rs.literal(str(value)), 1)
+            ran.append(sql)
+            return QueryResult(["raw"], [("BjÃ\x83Â¶rk",), ("Don\x19t Stop",)] if not params else [])
+
+    assert repair.repair_new_text(Recorder(), 7) == 2  # type: ignore[arg-type]
+    return ran
+
+
+def every_statement() -> list[str]:
+    """Every statement RedshiftWarehouse can run, for each source and error view."""
+    statements = rs.create_statements() + rs.model_statements(True) + rs.model_statements(False)
+    statements += repair_statements()
+    statements += rs.begin_statements()
+    statements += [rs.SEARCH_PATH_SQL, rs.TABLES_EXIST_SQL, rs.LOADED_VERSIONS_SQL, rs.NOW_SQL, rs.CURRENT_LOAD_SQL]
+    files = [SourceFile("s3://udacity-dend/log_data/2018/11/2018-11-01-events.json", 10, '"etag"')]
+    counts = [FileCounts(files[0], 5, 4, 1)]
+    for source in SOURCES.values():
+        for view in ("stl", "sys"):
+            batch = rs.manifest_uri(STAGING, 7, source, 1)
+            statements += rs.stage_statements(source, 7, batch, iam_role=ROLE, region_name="us-west-2",
+                                              jsonpaths=rs.jsonpaths_uri(STAGING, source), max_errors=3, view=view)
+            statements.append(rs.file_counts_sql(view))
+            statements += rs.abort_statements(7, "it's broken", "2026-11-24 05:00:00",
+                                              {source.name: [f.uri for f in files]}, view)
+        statements.append(rs.drop_copy_table_sql(source))
+        statements.append(rs.rejected_counts_sql(7, source, [f.uri for f in files]))
+        statements += rs.record_files_sql(source, 7, counts)
+        statements += rs.load_sources_sql(source, 7, 1, StageResult(counts))
+    statements += rs.commit_statements(7, 1, StageResult(counts))
+    return statements
+
+
+#: Statements sqlglot keeps as an opaque Command (no grammar for LOCK, nor for SET with a list);
+#: both are written exactly as Redshift's documentation spells them.
+OPAQUE = {"LOCK staging.loads", rs.SEARCH_PATH_SQL}
+
+
+@pytest.mark.parametrize("statement", every_statement())
+def test_every_statement_parses_as_redshift(statement: str) -> None:
+    parsed = sqlglot.parse(statement, read="redshift", error_level=sqlglot.ErrorLevel.RAISE)
+    assert len(parsed) == 1
+    if statement not in OPAQUE:
+        assert not isinstance(parsed[0], exp.Command), f"sqlglot could not parse, fell back to Command:\n{statement}"
+
+
+DUCKDB_ONLY = [r"\bepoch_ms\s*\(", r"(?<!B)TRIM\s*\([^)]*,\s*'", r"IS\s+(NOT\s+)?DISTINCT\s+FROM", r"INSERT\s+OR\s+REPLACE",
+               r"\bunnest\s*\(", r"::", r"\bread_json", r"\bnextval\s*\(", r"CREATE\s+SEQUENCE", r"\bstrftime\s*\(",
+               r"\bjson_extract\s*\(", r"\bnow\s*\(\)", r"\bregexp_matches\s*\("]
+
+
+def test_no_duckdb_or_postgresql_only_syntax() -> None:
+    for statement in every_statement():
+        code = re.sub(r"'(?:[^']|'')*'", "''", statement)  # not inside string literals (ARNs have ::)
+        for pattern in DUCKDB_ONLY:
+            assert not re.search(pattern, code, re.IGNORECASE), f"{pattern} in:\n{statement}"
+
+
+def _create(table: str) -> exp.Create:
+    for statement in rs.create_statements():
+        parsed = sqlglot.parse_one(statement, read="redshift")
+        if isinstance(parsed, exp.Create) and parsed.kind == "TABLE" and parsed.this.this.sql() == table:
+            return parsed
+    raise AssertionError(f"no CREATE TABLE {table}")
+
+
+def _properties(table: str) -> dict[str, str]:
+    props = _create(table).find(exp.Properties)
+    assert props is not None, table
+    return {type(p).__name__: p.sql("redshift") for p in props.expressions}
+
+
+def test_text_repairs_table_is_wide_and_on_every_node() -> None:
+    """staging.text_repairs holds raw and repaired values of the widest text columns."""
+    create = _create("staging.text_repairs")
+    columns = {c.name: c for c in create.find_all(exp.ColumnDef)}
+    assert set(columns) == {"raw", "fixed"}
+    for column in columns.values():
+        assert column.args["kind"].sql("redshift") == "VARCHAR(65535)"
+        assert any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in column.constraints)
+    assert _properties("staging.text_repairs")["DistStyleProperty"] == "DISTSTYLE ALL"
+    # dropped with its schema (CASCADE), before the tables are created again
+    drops = [s for s in rs.create_statements() if s.startswith("DROP")]
+    assert "DROP SCHEMA IF EXISTS staging CASCADE" in drops
+
+
+def test_redshift_models_look_up_the_text_repairs() -> None:
+    """The same columns as the shared models go through COALESCE(repair.fixed, value)."""
+    repaired = {"songs": ["title"], "artists": ["artist_name", "location"], "users": ["first_name", "last_name"],
+                "songplays": ["location"]}
+    for model, columns in repaired.items():
+        text = " ".join(" ".join(rs.split_statements(rs.read_sql(f"models/{model}", rs.DIALECT))).split())
+        assert "redshift/models" not in text
+        for column in columns:
+            assert re.search(rf"COALESCE\(\w+\.fixed, \w+\.{column}\)", text), (model, column)
+            assert re.search(rf"LEFT JOIN staging\.text_repairs AS \w+ ON \w+\.raw = \w+\.{column}\b", text), \
+                (model, column)
+    # song matching (the staging.song_matches view Redshift creates) compares repaired text
+    view = next(s for s in rs.create_statements() if "VIEW staging.song_matches" in s)
+    text = " ".join(view.split())
+    assert "s.title = COALESCE(rs.fixed, e.song)" in text and "a.name = COALESCE(ra.fixed, e.artist)" in text
+
+
+def test_redshift_finds_suspect_text_without_backslash_escapes() -> None:
+    """Redshift's `~` documents no \\xNN escape and its literals eat backslashes, so its pattern spells
+    every suspect character out; it is the same class as the DuckDB/PostgreSQL pattern."""
+    sql = repair.candidates_sql("redshift", 7)
+    assert "\\" not in sql and "\x00" not in sql
+    assert f"~ '{repair.SUSPECT_LITERAL}'" in sql
+    assert repair.SUSPECT == "[\\x01-\\x1f\\x7f-\\x9fÃÂâ]"  # DuckDB and PostgreSQL: unchanged
+    assert repair.candidates_sql("postgresql", 7) == sql.replace(repair.SUSPECT_LITERAL, repair.SUSPECT)
+    for code in range(0x2FF):
+        char = chr(code)
+        assert bool(re.search(repair.SUSPECT_LITERAL, char)) == bool(re.search(repair.SUSPECT, char)), hex(code)
+    # no duplicates without an enforced key: each value once (UNION), and only if not yet repaired
+    assert " UNION " in sql and " UNION ALL " not in sql
+    assert sql.endswith("WHERE raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw")
+
+
+def test_songplays_is_distributed_and_sorted_as_designed() -> None:
+    props = _properties("analytics.songplays")
+    assert props["DistStyleProperty"] == "DISTSTYLE KEY"
+    assert props["DistKeyProperty"] == "DISTKEY(song_id)"
+    assert props["SortKeyProperty"] == "COMPOUND SORTKEY(start_time)"
+
+
+def test_songs_share_the_distkey_with_songplays() -> None:
+    props = _properties("analytics.songs")
+    assert props["DistStyleProperty"] == "DISTSTYLE KEY" and props["DistKeyProperty"] == "DISTKEY(song_id)"
+
+
+@pytest.mark.parametrize("table", ["analytics.artists", "analytics.users"])
+def test_small_dimensions_are_on_every_node(table: str) -> None:
+    assert _properties(table)["DistStyleProperty"] == "DISTSTYLE ALL"
+
+
+def test_time_is_sorted_on_start_time() -> None:
+    assert _properties('analytics."time"')["SortKeyProperty"] == "SORTKEY(start_time)"
+
+
+def test_no_column_level_keys() -> None:
+    """sqlglot cannot parse column-level DISTKEY/SORTKEY, so every key is declared on the table."""
+    for statement in rs.create_statements():
+        for line in statement.splitlines():
+            if re.match(r"^\s+\w+\s+\w+.*\b(DISTKEY|SORTKEY)\b", line):
+                raise AssertionError(f"column-level key: {line}")
+
+
+def _widths(table: str) -> dict[str, int]:
+    widths = {}
+    for column in _create(table).find_all(exp.ColumnDef):
+        kind = column.args.get("kind")
+        if kind is not None and kind.this in (exp.DataType.Type.VARCHAR,):
+            size = kind.expressions[0].sql() if kind.expressions else "256"
+            widths[column.name] = 65535 if size.upper() == "MAX" else int(size)
+    return widths
+
+
+def test_text_is_wide_enough_for_the_real_data() -> None:
+    """VARCHAR(n) counts bytes: ~180-character titles and names of multi-byte (and doubly
+    mis-encoded) UTF-8 need several times that; free text gets Redshift's maximum."""
+    need = 180 * 4
+    songs, artists, plays = _widths("analytics.songs"), _widths("analytics.artists"), _widths("analytics.songplays")
+    assert songs["title"] >= need
+    assert artists["name"] >= need and artists["location"] >= need
+    assert plays["location"] >= need and plays["user_agent"] >= need
+    for source in SOURCES.values():
+        for f in source.fields:
+            if f.type == "text":
+                assert rs.column_type(source, f.column) == "VARCHAR(65535)"
+
+
+def test_copy_has_the_designed_options() -> None:
+    sql = rs.copy_sql(EVENTS, rs.manifest_uri(STAGING, 3, EVENTS, 2), iam_role=ROLE, region_name="us-west-2",
+                      jsonpaths=rs.jsonpaths_uri(STAGING, EVENTS), max_errors=25)
+    parsed = sqlglot.parse_one(sql, read="redshift")
+    assert isinstance(parsed, exp.Copy)
+    assert parsed.args["files"][0].name == f"{STAGING}/manifests/load-3/events-0002.manifest"
+    credentials = parsed.args["credentials"]
+    assert credentials.args["iam_role"].name == ROLE and credentials.args["region"].name == "us-west-2"
+    text = " ".join(sql.split())
+    for option in ("MANIFEST", f"FORMAT AS JSON '{STAGING}/jsonpaths/events_jsonpaths.json'", "BLANKSASNULL",
+                   "EMPTYASNULL", "MAXERROR 25", "COMPUPDATE OFF", "STATUPDATE OFF"):
+        assert option in text
+    assert "TRUNCATECOLUMNS" not in text  # nothing is truncated silently: too long is a reject
+
+
+@pytest.mark.parametrize("given, expected", [(0, 0), (7, 7), (10**9, rs.MAXERROR_LIMIT)])
+def test_maxerror_maps_max_errors(given: int, expected: int) -> None:
+    sql = rs.copy_sql(SONGS, f"{STAGING}/m.manifest", iam_role=ROLE, region_name=None,
+                      jsonpaths=rs.jsonpaths_uri(STAGING, SONGS), max_errors=given)
+    assert f"MAXERROR {expected}\n" in sql
+    assert "REGION" not in sql
+
+
+def test_events_jsonpaths_match_the_original_file(sample: Path) -> None:
+    original = json.loads((sample / "log_json_path.json").read_text())
+    assert rs.jsonpaths(EVENTS) == original
+
+
+def test_songs_jsonpaths_follow_the_staging_columns() -> None:
+    assert rs.jsonpaths(SONGS)["jsonpaths"] == [f"$['{f.key}']" for f in SONGS.fields]
+
+
+def test_manifest_names_exactly_the_new_objects() -> None:
+    uris = ["s3://udacity-dend/song_data/A/A/A/TRAAAAW128F429D538.json", "s3://udacity-dend/song_data/A/B/x.json"]
+    assert rs.manifest(uris) == {"entries": [{"url": u, "mandatory": True} for u in uris]}
+
+
+def test_rejects_go_to_the_shared_load_errors_table() -> None:
+    for view, table in (("stl", "stl_load_errors"), ("sys", "sys_load_error_detail")):
+        sql = rs.load_errors_sql(4, EVENTS, view)
+        parsed = sqlglot.parse_one(sql, read="redshift")
+        assert isinstance(parsed, exp.Insert)
+        assert parsed.this.this.sql() == "staging.load_errors"
+        assert table in sql and "pg_last_copy_id()" in sql
+
+
+def test_staging_keeps_registration_loadable() -> None:
+    """The real logs write registration as 1540919166796.0, which COPY refuses for BIGINT."""
+    assert rs.column_type(EVENTS, "registration") == "DOUBLE PRECISION"
+    assert rs.column_type(EVENTS, "ts") == "BIGINT"
+
+
+# -- values are validated or quoted -----------------------------------------------------------
+
+
+def test_literals_escape_quotes_and_backslashes() -> None:
+    assert rs.literal("it's") == "'it''s'"
+    assert rs.literal("a\\b") == "'a\\\\b'"
+    with pytest.raises(SparkifyError):
+        rs.literal("nul\x00")
+    statement = rs.abort_statements(1, "x'); DROP TABLE analytics.songs; --", None, {})[1]
+    parsed = sqlglot.parse(statement, read="redshift")
+    assert len(parsed) == 1 and isinstance(parsed[0], exp.Insert)
+
+
+@pytest.mark.parametrize("bad", ["s3://bucket/x'; DROP TABLE t; --", "https://bucket/x", "s3://B/x", "s3://ok-bucket/a\\b"])
+def test_s3_uris_are_validated(bad: str) -> None:
+    with pytest.raises(SparkifyError):
+        rs.copy_sql(EVENTS, bad, iam_role=ROLE, region_name=None, jsonpaths=f"{STAGING}/j.json", max_errors=0)
+
+
+@pytest.mark.parametrize("bad", ["arn:aws:iam::123:role/x", "arn:aws:iam::123456789012:role/x' --", "role"])
+def test_role_arns_are_validated(bad: str) -> None:
+    with pytest.raises(SparkifyError):
+        rs.copy_sql(EVENTS, f"{STAGING}/m", iam_role=bad, region_name=None, jsonpaths=f"{STAGING}/j.json",
+                    max_errors=0)
+
+
+def test_url_parsing() -> None:
+    target = rs.parse_url(URL)
+    assert (target.user, target.port, target.database, target.cluster_id) == ("awsuser", 5439, "sparkify", "sparkify")
+    assert (target.iam_role, target.region, target.staging) == (ROLE, "us-west-2", STAGING)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("redshift://u:secret@host:5439/db", "SPARKIFY_REDSHIFT_PASSWORD"),
+    ("redshift://u@host:5439/db?bogus=1", "unknown option"),
+    ("redshift://u@host:5439/db?region=nowhere", "region"),
+    ("redshift://u@host:5439/db?errors=x", "errors="),
+])
+def test_bad_urls(url: str, message: str) -> None:
+    with pytest.raises(SparkifyError, match=message) as info:
+        rs.parse_url(url)
+    assert "secret" not in str(info.value)
+
+
+def test_local_paths_are_refused() -> None:
+    with pytest.raises(SparkifyError, match="loads from S3 itself"):
+        rs.require_s3_paths("s3://udacity-dend/log_data", "data/song_data")
+
+
+def test_etl_into_redshift_with_local_paths_is_refused_before_connecting(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("etl", "--songs", str(tmp_path), "--warehouse", URL, "--dry-run")
+    assert result.exit_code == 2 and "loads from S3 itself" in result.output
+
+
+# -- the Redshift models build the same star (PostgreSQL as the stand-in) ---------------------------
+
+STAR = ("songs", "artists", "users", "songplays", "time")
+
+
+def test_redshift_models_build_the_same_star_as_the_postgresql_backend(sample: Path) -> None:
+    """Load the sample with the PostgreSQL backend, then rebuild the star with the Redshift models
+    (twice: re-runs never duplicate) and compare every row. PostgreSQL runs Redshift's MERGE,
+    BTRIM, TIMESTAMP 'epoch' arithmetic and temp tables as Redshift documents them."""
+    import psycopg
+
+    from tests.conftest import run_cli
+    from tests.pg import fresh_database
+
+    with fresh_database("sparkify_rs") as url:
+        result = run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
+                         "--warehouse", url, "--no-check")
+        assert result.exit_code == 0, result.output
+        with psycopg.connect(url) as con:
+            def snapshot() -> dict[str, list[tuple[object, ...]]]:
+                return {t: sorted(con.execute(f'SELECT * FROM analytics."{t}"').fetchall(), key=repr) for t in STAR}
+
+            expected = snapshot()
+            assert len(expected["songplays"]) == 6820
+            for table in ("songplays", "time", "users", "artists", "songs"):
+                con.execute(f'DELETE FROM analytics."{table}"')
+            for _ in range(2):
+                for statement in rs.model_statements(songs_changed=True):
+                    con.execute(statement)
+                assert snapshot() == expected
+            for statement in rs.model_statements(songs_changed=False):
+                con.execute(statement)
+            assert snapshot() == expected
+            con.rollback()
+
+        # RedshiftWarehouse's own connection and query path (psycopg, search_path, status queries),
+        # pointed at the same database: the parts of the live path PostgreSQL can stand in for.
+        parts = urlsplit(url)
+        as_redshift = f"redshift://{parts.username}@{parts.hostname}:{parts.port or 5432}{parts.path}"
+        env = {"SPARKIFY_REDSHIFT_PASSWORD": "not-needed-by-trust-auth", "PGSSLMODE": "disable",
+               "PGPASSWORD": parts.password or ""}
+        if parts.password:
+            env["SPARKIFY_REDSHIFT_PASSWORD"] = parts.password
+        status = run_cli("status", "--warehouse", as_redshift, env=env)
+        assert status.exit_code == 0, status.output
+        assert "6820" in status.output and "committed" in status.output
+        count = run_cli("sql", "SELECT count(*) AS plays FROM songplays", "--warehouse", as_redshift,
+                        "--format", "csv", env=env)
+        assert count.exit_code == 0, count.output
+        assert "6820" in count.output
+        assert env["SPARKIFY_REDSHIFT_PASSWORD"] not in status.output + count.output
