@@ -32,8 +32,12 @@ NOTES_HEADING = "## Findings"
 SONGS = 15_000  # the Udacity copy of the Million Song subset: ~15 k one-object files
 
 
-def etl_child(songs: str, logs: str, warehouse: str, checks: bool) -> dict[str, Any]:
-    """Run sparkify.load.run_etl with timers around stage() and build_star(); return the timings."""
+def etl_child(songs: str, logs: str, warehouse: str, checks: bool, memory_limit: str) -> dict[str, Any]:
+    """Run sparkify.load.run_etl with timers around stage() and build_star(); return the timings.
+
+    `memory_limit` (e.g. "3GB"; "" for DuckDB's default of 80 % of RAM) is an experiment knob:
+    it is set on the warehouse connection before the load, as a library fix would.
+    """
     import duckdb
 
     from sparkify.load import run_etl
@@ -46,7 +50,10 @@ def etl_child(songs: str, logs: str, warehouse: str, checks: bool) -> dict[str, 
         return usage.ru_utime + usage.ru_stime
 
     wh = connect(warehouse)
+    if memory_limit:
+        wh.con.execute(f"SET memory_limit = '{memory_limit}'")
     stage, build_star = wh.stage, wh.build_star
+    trace: list[dict[str, Any]] = []
 
     def timed_stage(source: Any, files: Any, load_id: int) -> Any:
         t, c = time.perf_counter(), cpu()
@@ -55,6 +62,10 @@ def etl_child(songs: str, logs: str, warehouse: str, checks: bool) -> dict[str, 
         finally:
             timings[f"stage_{source.name}"] += time.perf_counter() - t
             timings[f"stage_{source.name}_cpu"] += cpu() - c
+            trace.append({"source": source.name, "files": len(files), "mb": sum(f.size for f in files) / 1e6,
+                          "s": time.perf_counter() - t, "cpu": cpu() - c,
+                          "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            print(json.dumps(trace[-1]), file=sys.stderr, flush=True)
 
     def timed_build_star(*args: Any, **kwargs: Any) -> Any:
         t, c = time.perf_counter(), cpu()
@@ -84,6 +95,7 @@ def etl_child(songs: str, logs: str, warehouse: str, checks: bool) -> dict[str, 
     return {
         **timings, "rows": summary.rows, "rejected": summary.rejected, **counts, "matched": matched,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "duckdb": duckdb.__version__,
+        "memory_limit": memory_limit or "default", "batches": trace,
     }
 
 
@@ -101,9 +113,9 @@ def ceiling_child(logs: str) -> dict[str, Any]:
 
 
 def _child(*args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
     if out.returncode:
-        sys.exit(f"bench child {args[0]} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+        sys.exit(f"bench child {args[0]} failed (exit {out.returncode}); its stderr is above")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -111,7 +123,7 @@ def _bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*.json"))
 
 
-def run_size(events: int, data: Path, seed: int, keep: bool, checks: bool) -> dict[str, Any]:
+def run_size(events: int, data: Path, seed: int, keep: bool, checks: bool, memory_limit: str) -> dict[str, Any]:
     from sparkify.generate import generate
 
     root = data / f"events-{events}"
@@ -127,7 +139,7 @@ def run_size(events: int, data: Path, seed: int, keep: bool, checks: bool) -> di
     print(f"[{events:,} events] generated {row['log_bytes'] / 1e6:,.0f} MB of logs in {g.seconds:.1f} s; etl …",
           flush=True)
     row.update(_child("--etl-child", str(root / "input" / "song_data"), str(root / "input" / "log_data"),
-                      str(root / "bench.duckdb"), "1" if checks else "0"))
+                      str(root / "bench.duckdb"), "1" if checks else "0", memory_limit))
     row["warehouse_mb"] = (root / "bench.duckdb").stat().st_size / 1e6
     print(f"[{events:,} events] DuckDB read_json ceiling …", flush=True)
     ceiling = _child("--ceiling-child", str(root / "input" / "log_data"))
@@ -222,12 +234,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep generated data and warehouses")
     parser.add_argument("--no-checks", action="store_true", help="do not time the data-quality checks")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--memory-limit", default="", help="experiment: SET memory_limit on the etl connection")
     args = parser.parse_args()
     data = Path(args.data)
     data.mkdir(parents=True, exist_ok=True)
     info = machine()
     print(info, flush=True)
-    rows = [run_size(int(n), data, args.seed, args.keep, not args.no_checks) for n in args.sizes.split(",")]
+    rows = [run_size(int(n), data, args.seed, args.keep, not args.no_checks, args.memory_limit)
+            for n in args.sizes.split(",")]
     print(table(rows))
     if not args.no_write:
         write_results(rows, info)
@@ -236,7 +250,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--etl-child":
-        print(json.dumps(etl_child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1")))
+        print(json.dumps(etl_child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1", sys.argv[6])))
     elif len(sys.argv) > 1 and sys.argv[1] == "--ceiling-child":
         print(json.dumps(ceiling_child(sys.argv[2])))
     else:

@@ -67,6 +67,8 @@ def test_absent_keys_are_null_and_logged_out_user_is_empty(tmp_path: Path) -> No
         ({"userId": "abc"}, "userId", "expected a string of digits"),
         ({"page": {"name": "NextSong"}}, "page", "expected text"),
         ({"ts": 18446744073709551615}, "ts", "expected an integer"),
+        ({"song": "a\u0000b"}, "song", "text contains a NUL character"),
+        ({"userId": "99999999999999999999"}, "userId", "expected a string of digits"),
     ],
 )
 def test_field_of_the_wrong_type_is_rejected_with_its_column(tmp_path: Path, changes: dict, column: str,

@@ -17,6 +17,7 @@ from sqlglot import exp
 from sparkify import repair
 from sparkify.errors import SparkifyError
 from sparkify.sources import SourceFile
+from sparkify.sqlfiles import read_sql
 from sparkify.staging import EVENTS, SONGS, SOURCES
 from sparkify.warehouse import redshift as rs
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult
@@ -127,11 +128,10 @@ def test_text_repairs_table_is_wide_and_on_every_node() -> None:
 
 def test_redshift_models_look_up_the_text_repairs() -> None:
     """The same columns as the shared models go through COALESCE(repair.fixed, value)."""
-    repaired = {"songs": ["title"], "artists": ["artist_name", "location"], "users": ["first_name", "last_name"],
+    repaired = {"songs": ["title"], "artists": ["artist_name", "artist_location"], "users": ["first_name", "last_name"],
                 "songplays": ["location"]}
     for model, columns in repaired.items():
-        text = " ".join(" ".join(rs.split_statements(rs.read_sql(f"models/{model}", rs.DIALECT))).split())
-        assert "redshift/models" not in text
+        text = " ".join(read_sql(f"redshift/models/{model}", rs.DIALECT).split())
         for column in columns:
             assert re.search(rf"COALESCE\(\w+\.fixed, \w+\.{column}\)", text), (model, column)
             assert re.search(rf"LEFT JOIN staging\.text_repairs AS \w+ ON \w+\.raw = \w+\.{column}\b", text), \
@@ -370,3 +370,109 @@ def test_redshift_models_build_the_same_star_as_the_postgresql_backend(sample: P
         assert count.exit_code == 0, count.output
         assert "6820" in count.output
         assert env["SPARKIFY_REDSHIFT_PASSWORD"] not in status.output + count.output
+
+
+def _mangled(text: str) -> str:
+    """UTF-8 read as Latin-1 twice: the damage 326 events of the real sample carry."""
+    return text.encode().decode("latin-1").encode().decode("latin-1")
+
+
+def _write_mangled_load(root: Path) -> tuple[Path, Path]:
+    """A second load on top of the sample, where the repairs decide titles, names, locations and
+    matches: mangled songs and artists, events that name them mangled (or clean), a U+0019."""
+    from tests.oddities import BASE_TS, event, song
+
+    songs, logs = root / "song_data" / "M", root / "log_data" / "2018" / "11"
+    songs.mkdir(parents=True)
+    logs.mkdir(parents=True)
+    records = [
+        song(song_id="SOMANGLED000001", title=_mangled("Jóga (Live à Paris)"), artist_id="ARMANGLED00001",
+             artist_name=_mangled("Björk"), artist_location=_mangled("Reykjavík, Ísland"), duration=300.0,
+             year=1997),
+        song(song_id="SOMANGLED000002", title="Don\x19t Stop Me Now", artist_id="ARMANGLED00002",
+             artist_name="Queen", artist_location="London", duration=209.0, year=1978),
+        song(song_id="SOMANGLED000003", title="Hoppípolla", artist_id="ARMANGLED00003", artist_name="Sigur Rós",
+             artist_location=None, duration=268.0, year=2005),
+    ]
+    for record in records:
+        (songs / f"{record['song_id']}.json").write_text(json.dumps(record), encoding="utf-8")
+    who = {"userId": "901", "firstName": _mangled("Zoë"), "lastName": _mangled("Ångström"),
+           "location": _mangled("São Paulo, SP"), "sessionId": 9001, "level": "paid"}
+    plays = [
+        event(**who, page="NextSong", song=_mangled("Jóga (Live à Paris)"), artist=_mangled("Björk"), length=300.1,
+              itemInSession=0, ts=BASE_TS + 29 * 86_400_000),
+        event(**who, page="NextSong", song="Don\x19t Stop Me Now", artist="Queen", length=209.0, itemInSession=1,
+              ts=BASE_TS + 29 * 86_400_000 + 300_000),
+        event(**who, page="NextSong", song=_mangled("Hoppípolla"), artist=_mangled("Sigur Rós"), length=268.0,
+              itemInSession=2, ts=BASE_TS + 29 * 86_400_000 + 600_000),
+    ]
+    (logs / "2018-11-30-events.json").write_text("\n".join(json.dumps(p) for p in plays) + "\n", encoding="utf-8")
+    return songs.parent, logs.parent.parent
+
+
+def test_redshift_text_repairs_build_the_same_star_as_the_postgresql_backend(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real sample, then a load whose mangled text matters, through the PostgreSQL backend; then
+    the Redshift path on the same database: RedshiftWarehouse finds the suspect values with the
+    Redshift pattern and inserts the same repairs (never twice), and the Redshift models rebuild
+    exactly the same star from them."""
+    import psycopg
+
+    from sparkify.warehouse.redshift import RedshiftWarehouse
+    from tests.conftest import run_cli
+    from tests.pg import fresh_database
+
+    songs, logs = _write_mangled_load(tmp_path / "mangled")
+    with fresh_database("sparkify_rs_repairs") as url:
+        for args in (("--songs", str(sample / "song_data"), "--logs", str(sample / "log_data")),
+                     ("--songs", str(songs), "--logs", str(logs))):
+            result = run_cli("etl", *args, "--warehouse", url, "--no-check")
+            assert result.exit_code == 0, result.output
+        with psycopg.connect(url, autocommit=True) as con:
+            def rows(sql: str) -> list[tuple[object, ...]]:
+                return sorted(con.execute(sql).fetchall(), key=repr)
+
+            def snapshot() -> dict[str, list[tuple[object, ...]]]:
+                return {t: rows(f'SELECT * FROM analytics."{t}"') for t in STAR}
+
+            expected = snapshot()
+            repairs = rows("SELECT raw, fixed FROM staging.text_repairs")
+            assert len(repairs) > 205  # the sample's 205 mangled values, and this load's
+            # the repairs decide this star: fixed text, and matches found only through fixed text
+            assert ("SOMANGLED000001", "Jóga (Live à Paris)", "ARMANGLED00001", 1997, 300.0) in expected["songs"]
+            assert ("SOMANGLED000002", "Don't Stop Me Now", "ARMANGLED00002", 1978, 209.0) in expected["songs"]
+            assert ("ARMANGLED00001", "Björk", "Reykjavík, Ísland", None, None) in expected["artists"]
+            assert [u[1:3] for u in expected["users"] if u[0] == 901] == [("Zoë", "Ångström")]
+            plays = [(p[4], p[5], p[7]) for p in expected["songplays"] if p[2] == 901]
+            assert sorted(plays) == [(f"SOMANGLED00000{n}", f"ARMANGLED0000{n}", "São Paulo, SP") for n in (1, 2, 3)]
+
+            # Redshift's pattern finds exactly what PostgreSQL's finds (the sample's 326 mangled events too)
+            con.execute("DELETE FROM staging.text_repairs")
+            for load_id in (1, 2):
+                found = rows(repair.candidates_sql("redshift", load_id))
+                assert found == rows(repair.candidates_sql("postgresql", load_id)) and found
+
+            # the live Redshift path: RedshiftWarehouse's connection, dialect and parameter marks
+            parts = urlsplit(url)
+            monkeypatch.setenv("SPARKIFY_REDSHIFT_PASSWORD", parts.password or "not-needed-by-trust-auth")
+            monkeypatch.setenv("PGSSLMODE", "disable")
+            warehouse = RedshiftWarehouse(f"redshift://{parts.username}@{parts.hostname}:{parts.port or 5432}"
+                                          f"{parts.path}")
+            try:
+                assert sum(repair.repair_new_text(warehouse, load_id) for load_id in (1, 2)) == len(repairs)
+                assert sum(repair.repair_new_text(warehouse, load_id) for load_id in (1, 2)) == 0  # no duplicates
+            finally:
+                warehouse.close()
+            assert rows("SELECT raw, fixed FROM staging.text_repairs") == repairs
+
+            with con.transaction():  # one transaction, as a load runs them (the foreign keys are deferred)
+                for table in ("songplays", "time", "users", "artists", "songs"):
+                    con.execute(f'DELETE FROM analytics."{table}"')
+                for _ in range(2):
+                    for statement in rs.model_statements(songs_changed=True):
+                        con.execute(statement)
+                    assert snapshot() == expected
+                for statement in rs.model_statements(songs_changed=False):
+                    con.execute(statement)
+                assert snapshot() == expected

@@ -104,13 +104,16 @@ def _ok_sql(field: Field) -> str:
         valid = f"TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT)"
     elif field.type == "double":
         valid = f"isfinite(TRY_CAST({text} AS DOUBLE))"
-    elif field.type == "digits":
-        valid = f"regexp_full_match({text}, '[0-9]*')"
+    elif field.type == "digits":  # and small enough to be a BIGINT id
+        valid = f"regexp_full_match({text}, '[0-9]*') AND ({text} = '' OR TRY_CAST({text} AS BIGINT) IS NOT NULL)"
     else:  # text: anything but an object or an array (looked at only where it starts like one)
         valid = (  # a CASE, so the JSON is parsed again only for the rare text that needs it
             f"CASE WHEN starts_with({text}, '{{') OR starts_with({text}, '[') "
             f"THEN json_type(json_extract(raw, {_json_path(field.key)})) NOT IN ('OBJECT', 'ARRAY') ELSE true END"
         )
+    if field.type in ("text", "digits"):
+        # No warehouse but DuckDB can store NUL in text: reject it here, the same for all.
+        valid = f"({valid}) AND NOT (has_nul AND contains({text}, chr(0)))"
     return f"({text} IS NULL OR COALESCE({valid}, false))"
 
 
@@ -139,7 +142,9 @@ def parse_sql(source: Source, records_sql: str, extra_ctes: str = "") -> str:
     oks = ",\n        ".join(f"{_ok_sql(f)} AS ok_{i}" for i, f in enumerate(fields))
     all_ok = " AND ".join(f"ok_{i}" for i in range(len(fields)))
     reasons = "\n                ".join(
-        f"WHEN NOT ok_{i} THEN '{f.key}: expected {_EXPECTED[f.type]}, got ' || left({_key('s', f.key)}, 60)"
+        f"WHEN NOT ok_{i} THEN CASE WHEN contains({_key('s', f.key)}, chr(0)) "
+        f"THEN '{f.key}: text contains a NUL character' "
+        f"ELSE '{f.key}: expected {_EXPECTED[f.type]}, got ' || left({_key('s', f.key)}, 60) END"
         for i, f in enumerate(fields)
     )
     columns = "\n                ".join(f"WHEN NOT ok_{i} THEN '{f.key}'" for i, f in enumerate(fields))
@@ -151,11 +156,12 @@ WITH {ctes}records AS (
 ),
 parsed AS (
     SELECT file, line, raw, reason,
-        CASE WHEN reason IS NULL THEN try(json_transform(raw, {as_text})) END AS s
+        CASE WHEN reason IS NULL THEN try(json_transform(raw, {as_text})) END AS s,
+        contains(raw, '\\u0000') AS has_nul
     FROM records
 ),
 checked AS (
-    SELECT file, line, raw, reason, s,
+    SELECT file, line, raw, reason, s, has_nul,
         s IS NOT NULL AND CASE WHEN s IS NULL THEN false WHEN starts_with(raw, '{{') THEN true
              ELSE json_type(raw) = 'OBJECT' END AS is_object,
         {oks}

@@ -5,11 +5,11 @@
 DELETE FROM analytics.artists;
 
 INSERT INTO analytics.artists (artist_id, name, location, latitude, longitude)
-SELECT ranked.artist_id, COALESCE(n.fixed, ranked.artist_name), COALESCE(l.fixed, ranked.location),
+SELECT ranked.artist_id, COALESCE(n.fixed, ranked.artist_name), NULLIF(TRIM(COALESCE(l.fixed, ranked.artist_location)), ''),
        ranked.artist_latitude, ranked.artist_longitude
 FROM (
     SELECT artist_id, artist_name, artist_latitude, artist_longitude,
-           NULLIF(TRIM(artist_location), '') AS location,
+           artist_location, NULLIF(TRIM(artist_location), '') AS location,
            row_number() OVER (
                PARTITION BY artist_id
                ORDER BY (CASE WHEN artist_name IS NULL THEN 0 ELSE 1 END
@@ -22,5 +22,5 @@ FROM (
     WHERE artist_id IS NOT NULL AND artist_id <> ''
 ) AS ranked
 LEFT JOIN staging.text_repairs AS n ON n.raw = ranked.artist_name
-LEFT JOIN staging.text_repairs AS l ON l.raw = ranked.location
+LEFT JOIN staging.text_repairs AS l ON l.raw = ranked.artist_location
 WHERE ranked.pick = 1;

@@ -2,13 +2,13 @@
 -- An event matches a song when the event's `song` equals the song's title and the event's
 -- `artist` equals the song's artist name, exactly, after both are repaired (staging.text_repairs). When several songs match, the one whose
 -- duration is closest to the event's `length` wins (then the smallest song_id).
--- Events are identified by (user_id, session_id, item_in_session, ts).
+-- Events are identified by (user_id, session_id, item_in_session, ts), user_id as a number.
 CREATE VIEW staging.song_matches AS
 SELECT user_id, session_id, item_in_session, ts, song_id, artist_id
 FROM (
-    SELECT e.user_id, e.session_id, e.item_in_session, e.ts, s.song_id, s.artist_id,
+    SELECT CAST(e.user_id AS BIGINT) AS user_id, e.session_id, e.item_in_session, e.ts, s.song_id, s.artist_id,
            row_number() OVER (
-               PARTITION BY e.user_id, e.session_id, e.item_in_session, e.ts
+               PARTITION BY CAST(e.user_id AS BIGINT), e.session_id, e.item_in_session, e.ts
                ORDER BY abs(s.duration - e.length) NULLS LAST, s.song_id
            ) AS rank
     FROM staging.staging_events AS e

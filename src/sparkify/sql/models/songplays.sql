@@ -18,7 +18,7 @@ WITH plays AS (
     SELECT *
     FROM (
         SELECT e.*, row_number() OVER (
-            PARTITION BY user_id, session_id, item_in_session, ts
+            PARTITION BY CAST(user_id AS BIGINT), session_id, item_in_session, ts
             ORDER BY load_id DESC, source_file, source_line
         ) AS copy
         FROM staging.staging_events AS e
@@ -43,5 +43,5 @@ SELECT (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays)
 FROM new_plays AS n
 LEFT JOIN staging.text_repairs AS t ON t.raw = n.location
 LEFT JOIN staging.song_matches AS m
-  ON m.user_id = n.user_id AND m.session_id = n.session_id
+  ON m.user_id = CAST(n.user_id AS BIGINT) AND m.session_id = n.session_id
  AND m.item_in_session = n.item_in_session AND m.ts = n.ts;

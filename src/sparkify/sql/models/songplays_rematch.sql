@@ -6,7 +6,7 @@ FROM (
     SELECT p.songplay_id, sm.song_id, sm.artist_id
     FROM analytics.songplays AS p
     LEFT JOIN staging.song_matches AS sm
-      ON CAST(sm.user_id AS BIGINT) = p.user_id AND sm.session_id = p.session_id
+      ON sm.user_id = p.user_id AND sm.session_id = p.session_id
      AND sm.item_in_session = p.item_in_session AND epoch_ms(sm.ts) = p.start_time
 ) AS m
 WHERE m.songplay_id = analytics.songplays.songplay_id

@@ -5,11 +5,11 @@ DROP TABLE IF EXISTS artists_best;
 
 CREATE TEMP TABLE artists_best AS
 SELECT ranked.artist_id, COALESCE(n.fixed, ranked.artist_name) AS name,
-       COALESCE(l.fixed, ranked.location) AS location,
+       NULLIF(BTRIM(COALESCE(l.fixed, ranked.artist_location)), '') AS location,
        ranked.artist_latitude AS latitude, ranked.artist_longitude AS longitude
 FROM (
     SELECT artist_id, artist_name, artist_latitude, artist_longitude,
-           NULLIF(BTRIM(artist_location), '') AS location,
+           artist_location, NULLIF(BTRIM(artist_location), '') AS location,
            row_number() OVER (
                PARTITION BY artist_id
                ORDER BY (CASE WHEN artist_name IS NULL THEN 0 ELSE 1 END
@@ -22,7 +22,7 @@ FROM (
     WHERE artist_id IS NOT NULL AND artist_id <> ''
 ) AS ranked
 LEFT JOIN staging.text_repairs AS n ON n.raw = ranked.artist_name
-LEFT JOIN staging.text_repairs AS l ON l.raw = ranked.location
+LEFT JOIN staging.text_repairs AS l ON l.raw = ranked.artist_location
 WHERE ranked.pick = 1;
 
 DELETE FROM analytics.artists WHERE artist_id NOT IN (SELECT artist_id FROM artists_best);

@@ -2,7 +2,8 @@
 -- (user_id, session_id, item_in_session, start_time); events already in the table are left alone,
 -- events no longer staged are removed, new ones get the next songplay_ids in time order. A mangled
 -- location is repaired through staging.text_repairs; song_id/artist_id come from staging.song_matches
--- (sql/models/song_matches.sql, shared: it matches on the repaired song and artist).
+-- (sql/models/song_matches.sql, shared: it matches on the repaired song and artist). user_id is
+-- compared as a number, as the table's key has it.
 -- Anti-joins are written as NOT IN / LEFT JOIN (no correlated subqueries on Redshift).
 DELETE FROM analytics.songplays
 WHERE songplay_id NOT IN (
@@ -23,7 +24,7 @@ SELECT n.user_id, n.session_id, n.item_in_session, n.ts, n.level, n.location, n.
 FROM (
     SELECT user_id, session_id, item_in_session, ts, level, location, user_agent,
            row_number() OVER (
-               PARTITION BY user_id, session_id, item_in_session, ts
+               PARTITION BY CAST(user_id AS BIGINT), session_id, item_in_session, ts
                ORDER BY load_id DESC, source_file, source_line
            ) AS copy
     FROM staging.staging_events
@@ -45,7 +46,7 @@ SELECT (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays)
 FROM new_plays AS n
 LEFT JOIN staging.text_repairs AS t ON t.raw = n.location
 LEFT JOIN staging.song_matches AS m
-  ON m.user_id = n.user_id AND m.session_id = n.session_id
+  ON CAST(m.user_id AS BIGINT) = CAST(n.user_id AS BIGINT) AND m.session_id = n.session_id
  AND m.item_in_session = n.item_in_session AND m.ts = n.ts;
 
 DROP TABLE new_plays;
