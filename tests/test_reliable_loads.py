@@ -229,3 +229,22 @@ def test_kill_minus_9_leaves_the_warehouse_whole(sample: Path, tmp_path: Path) -
 def _has_tables(path: str) -> bool:
     with duckdb.connect(path, read_only=True) as con:
         return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'songplays'").fetchall()[0][0] > 0
+
+
+def test_touched_file_with_same_content_is_skipped(sample: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(sample / "log_data", logs)
+    path = str(tmp_path / "w.duckdb")
+    etl(path, "--songs", str(sample / "song_data"), "--logs", str(logs))
+    day = logs / "2018" / "11" / "2018-11-05-events.json"
+    os.utime(day, (time.time() + 60, time.time() + 60))  # touched, not changed
+    assert "Nothing new" in etl(path, "--logs", str(logs))
+    with duckdb.connect(path, read_only=True) as con:
+        recorded = con.execute("SELECT modified FROM staging.loaded_files WHERE path = ?", [str(day)]).fetchall()
+    assert recorded == [(str(day.stat().st_mtime_ns),)]
+    # Same size, different content: reloaded, its rows replaced.
+    content = day.read_bytes()
+    day.write_bytes(content.replace(b'"level":"free"', b'"level":"paid"', 1))
+    assert day.stat().st_size == len(content)
+    assert "1 files loaded" in etl(path, "--logs", str(logs))
+    assert counts(path)["staging.staging_events"] == 8056
