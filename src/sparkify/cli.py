@@ -285,7 +285,7 @@ def _check_warehouse(wh: Warehouse, checks_files: Sequence[str], fmt: str, quiet
 def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool, fmt: str) -> None:
     """Run the data-quality checks; exit 1 when any fails.
 
-    Each check is one SQL query and the result it must give (see docs/checks-and-report.md).
+    Each check is one SQL query and the result it must give (see the README, "Data-quality checks").
 
     Example: sparkify check --checks-file my_checks.sql --format json
     """

@@ -2,7 +2,7 @@
 -- created from the field list in staging.py (see warehouse/redshift.py); everything else is here.
 -- Redshift does not enforce PRIMARY KEY/UNIQUE: they are declared for the planner, and the models
 -- keep them true with delete-insert and MERGE on the natural keys. The physical choices (DISTKEY,
--- SORTKEY, DISTSTYLE ALL, widths) are explained in docs/redshift.md.
+-- SORTKEY, DISTSTYLE ALL, widths) are explained in the README ("Physical design").
 
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE SCHEMA IF NOT EXISTS analytics;
