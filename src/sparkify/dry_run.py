@@ -19,7 +19,9 @@ from sparkify.errors import SparkifyError
 from sparkify.load import batches
 from sparkify.sources import SourceFile, discover
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import EVENTS, SONGS, SOURCES, Source, line_records_sql, parse_sql, texts_cte
+from sparkify import repair
+from sparkify.staging import (EVENTS, SONGS, SOURCES, Source, insert_rejects_sql, insert_staged_sql, line_records_sql,
+                              parse_sql, texts_cte)
 
 #: Shown in a Redshift plan when no staging location is configured yet.
 MISSING_STAGING = "s3://your-staging-bucket/sparkify"
@@ -80,7 +82,7 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
             note = _files_comment(spec, number, uris)
             listed = "?" if uris is None else "[" + ", ".join(f"'{u}'" for u in uris) + "]"
             steps.append(Step(f"DELETE FROM staging.{source.table} WHERE source_file IN (SELECT unnest(:files))",
-                              f"{note}; :files = its paths"))
+                              f"{note}; :files = its paths; only for files loaded before (changed files)"))
             if source is EVENTS:  # newline-delimited: split and parsed by DuckDB itself
                 parsed = parse_sql(source, line_records_sql(), texts_cte(listed))
             else:  # song files: split into records in Python (sparkify.records), parsed by the same SQL
@@ -88,21 +90,17 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
                                    "format='newline_delimited')")
             where = "in DuckDB" + ("" if dialect == "duckdb" else ", then sent with COPY … FROM STDIN (CSV)")
             steps.append(Step(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}", f"parse {where}"))
-            columns = ", ".join(f.column for f in source.fields)
-            steps.append(Step(
-                f"INSERT INTO staging.{source.table} (load_id, source_file, source_line, {columns}) "
-                f"SELECT :load_id, file, line, {columns} FROM _parsed WHERE reason IS NULL ORDER BY file, line"))
-            steps.append(Step(
-                'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw) '
-                f"SELECT :load_id, '{source.name}', file, line, error_column, reason, raw FROM _parsed "
-                "WHERE reason IS NOT NULL ORDER BY file, line"))
+            steps.append(Step(insert_staged_sql(source, ":load_id")))
+            steps.append(Step(insert_rejects_sql(":load_id", f"'{source.name}'")))
+    steps.append(Step(repair.candidates_sql(dialect, 0).replace("load_id = 0", "load_id = :load_id"),
+                      "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"))
     songs_changed = any(source is SONGS for source, _, _ in inputs)
     for model in MODELS:
         if model in ("songs", "artists") and not songs_changed:
             continue
         steps += [Step(s, f"model {model}") for s in split_statements(read_sql(f"models/{model}", dialect))]
         if model == "songplays" and songs_changed:
-            steps += [Step(s, "songs changed: re-match songplays")
+            steps += [Step(s, "songs changed and songplays existed before: re-match them")
                       for s in split_statements(read_sql("models/songplays_rematch", dialect))]
     steps.append(Step("UPDATE staging.loads SET status = 'committed' … WHERE load_id = :load_id"))
     steps.append(Step("COMMIT"))

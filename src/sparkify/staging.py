@@ -190,6 +190,23 @@ FROM judged
 """
 
 
+def insert_staged_sql(source: Source, load_id: str, parsed: str = "_parsed") -> str:
+    """Good records of a parsed batch into the source's staging table."""
+    columns = ", ".join(f.column for f in source.fields)
+    return (
+        f"INSERT INTO staging.{source.table} (load_id, source_file, source_line, {columns}) "
+        f"SELECT {load_id}, file, line, {columns} FROM {parsed} WHERE reason IS NULL"
+    )
+
+
+def insert_rejects_sql(load_id: str, source_name: str, parsed: str = "_parsed") -> str:
+    """Rejected records of a parsed batch into staging.load_errors."""
+    return (
+        'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw) '
+        f"SELECT {load_id}, {source_name}, file, line, error_column, reason, raw FROM {parsed} WHERE reason IS NOT NULL"
+    )
+
+
 NOT_UTF8 = "__not_utf8__"
 
 

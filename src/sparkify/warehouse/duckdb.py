@@ -17,7 +17,7 @@ from sparkify.errors import SparkifyError
 from sparkify.parse import PARSED, file_checksums, parse_files
 from sparkify.sources import SourceFile
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import SOURCES, Source
+from sparkify.staging import SOURCES, Source, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
@@ -112,17 +112,8 @@ class DuckDBWarehouse(Warehouse):
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
         parse_files(self.con, source, files)
         checksums = file_checksums(self.con, files)
-        columns = ", ".join(f.column for f in source.fields)
-        staged = self.con.execute(
-            f"INSERT INTO {table} (load_id, source_file, source_line, {columns}) "
-            f"SELECT ?, file, line, {columns} FROM {PARSED} WHERE reason IS NULL",
-            [load_id],
-        ).fetchall()[0][0]
-        rejected = self.con.execute(
-            'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw) '
-            f"SELECT ?, ?, file, line, error_column, reason, raw FROM {PARSED} WHERE reason IS NOT NULL",
-            [load_id, source.name],
-        ).fetchall()[0][0]
+        staged = self.con.execute(insert_staged_sql(source, "?", PARSED), [load_id]).fetchall()[0][0]
+        rejected = self.con.execute(insert_rejects_sql("?", "?", PARSED), [load_id, source.name]).fetchall()[0][0]
         per_file = {
             file: (records, good, bad)
             for file, records, good, bad in self.con.execute(
