@@ -156,14 +156,20 @@ def test_full_refresh_rebuilds_from_files(sample: Path, clean: str, tmp_path: Pa
     assert star(path) == star(clean)
 
 
-def test_second_writer_waits_for_the_first(sample: Path, tmp_path: Path) -> None:
-    path = str(tmp_path / "w.duckdb")
+def hold_lock(path: str, seconds: float) -> subprocess.Popen:
+    """Another process that opens the warehouse (so holds its lock) for `seconds`."""
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         f"import duckdb, time; c = duckdb.connect({path!r}); print('locked', flush=True); time.sleep(2)"],
+         f"import duckdb, time; c = duckdb.connect({path!r}); print('locked', flush=True); time.sleep({seconds})"],
         stdout=subprocess.PIPE, text=True,
     )
     assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_second_writer_waits_for_the_first(sample: Path, tmp_path: Path) -> None:
+    path = str(tmp_path / "w.duckdb")
+    holder = hold_lock(path, 2)
     result = run_sparkify("etl", "--no-check", "--songs", str(sample / "song_data"), "-w", path)
     holder.wait()
     assert result.returncode == 0, result.stderr
@@ -173,13 +179,8 @@ def test_second_writer_waits_for_the_first(sample: Path, tmp_path: Path) -> None
 
 def test_second_writer_gives_up_clearly(sample: Path, tmp_path: Path) -> None:
     path = str(tmp_path / "w.duckdb")
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time; c = duckdb.connect({path!r}); print('locked', flush=True); time.sleep(5)"],
-        stdout=subprocess.PIPE, text=True,
-    )
+    holder = hold_lock(path, 5)
     try:
-        assert holder.stdout.readline().strip() == "locked"
         result = run_sparkify("etl", "--songs", str(sample / "song_data"), "-w", path,
                               env={"SPARKIFY_LOCK_TIMEOUT": "0.5"})
     finally:
