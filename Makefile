@@ -27,6 +27,7 @@ $(DEMO_DATA): | install
 demo: install $(DEMO_DATA)
 	$(BIN)/sparkify etl --songs $(DEMO_DATA)/song_data --logs $(DEMO_DATA)/log_data --warehouse $(WAREHOUSE)
 	$(BIN)/sparkify status --warehouse $(WAREHOUSE)
+	$(BIN)/sparkify report --warehouse $(WAREHOUSE)
 
 test: install
 	$(BIN)/pytest
