@@ -74,7 +74,7 @@ def _parse_in_python(con: duckdb.DuckDBPyConnection, source: Source, files: Sequ
                 records.write_ndjson(out, f.local_path, split(_read_bytes(f.local_path)))
         records_sql = (
             f"SELECT file, line, raw, reason FROM read_json(?, format='newline_delimited', "
-            f"columns={_RECORD_COLUMNS}, maximum_object_size=1073741824)"
+            f"columns={_RECORD_COLUMNS}, maximum_object_size={6 * records.MAX_RECORD_CHARS + 2**20})"
         )
         con.execute(f"INSERT INTO {PARSED} {parse_sql(source, records_sql)}", [ndjson])
 

@@ -15,6 +15,9 @@ from typing import IO
 import orjson
 
 BOM = "\ufeff"
+#: A record longer than this is rejected, not parsed (DuckDB reads these records back with a
+#: matching maximum_object_size; a bigger buffer would cost memory on every batch).
+MAX_RECORD_CHARS = 16 * 2**20
 _decoder = json.JSONDecoder()
 
 
@@ -101,6 +104,9 @@ def write_ndjson(out: IO[bytes], file: str, records: Iterator[Record]) -> int:
     """Append records as {"file", "line", "raw", "reason"} lines for the warehouse to read back."""
     count = 0
     for record in records:
+        if len(record.raw) > MAX_RECORD_CHARS:
+            record = Record(record.line, record.raw[:MAX_RECORD_CHARS // 1024],
+                            f"record longer than {MAX_RECORD_CHARS // 2**20} Mi characters")
         out.write(
             orjson.dumps({"file": file, "line": record.line, "raw": record.raw, "reason": record.reason})
         )

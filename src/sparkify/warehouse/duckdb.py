@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -21,6 +22,11 @@ from sparkify.staging import SOURCES, Source, insert_rejects_sql, insert_staged_
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
+#: DuckDB's memory budget for the warehouse connection; past it, sorts and joins spill to disk.
+MEMORY_LIMIT_ENV = "SPARKIFY_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+#: The separate in-memory DuckDB that parses one batch at a time (256 MB of input at most).
+PARSER_MEMORY_LIMIT = "1GB"
 
 
 def utc_now() -> dt.datetime:
@@ -43,6 +49,8 @@ class DuckDBWarehouse(Warehouse):
                 f"no warehouse at {self.path!r}: run `sparkify create-tables` or `sparkify etl` first"
             )
         self.con = self._open(read_only)
+        self._parser: duckdb.DuckDBPyConnection | None = None
+        self._scratch: str | None = None
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Open the file, waiting while another process (another `sparkify etl`) holds it."""
@@ -50,7 +58,10 @@ class DuckDBWarehouse(Warehouse):
         told = False
         while True:
             try:
-                return duckdb.connect(self.path, read_only=read_only)
+                return duckdb.connect(
+                    self.path, read_only=read_only,
+                    config={"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)},
+                )
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
                     raise SparkifyError(f"cannot open warehouse {self.path!r}: {_first_line(exc)}") from exc
@@ -105,23 +116,37 @@ class DuckDBWarehouse(Warehouse):
         )
         return load_id
 
+    @property
+    def parser(self) -> duckdb.DuckDBPyConnection:
+        """A private in-memory DuckDB for parsing: each batch is parsed, handed over and forgotten
+        there, so the load's long transaction never holds a batch's raw text in memory."""
+        if self._parser is None:
+            self._scratch = tempfile.mkdtemp(prefix="sparkify-parse-")
+            self._parser = duckdb.connect(config={"temp_directory": self._scratch,
+                                                  "memory_limit": PARSER_MEMORY_LIMIT})
+        return self._parser
+
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         table = f"staging.{source.table}"
         uris = [f.uri for f in files]
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
-        parse_files(self.con, source, files)
-        checksums = file_checksums(self.con, files)
-        staged = self.con.execute(insert_staged_sql(source, "?", PARSED), [load_id]).fetchall()[0][0]
-        rejected = self.con.execute(insert_rejects_sql("?", "?", PARSED), [load_id, source.name]).fetchall()[0][0]
+        parse_files(self.parser, source, files)
+        checksums = file_checksums(self.parser, files)
         per_file = {
             file: (records, good, bad)
-            for file, records, good, bad in self.con.execute(
+            for file, records, good, bad in self.parser.execute(
                 f"SELECT file, count(*), count(*) FILTER (WHERE reason IS NULL), count(reason) FROM {PARSED} "
                 "GROUP BY file"
             ).fetchall()
         }
-        self.con.execute(f"DROP TABLE {PARSED}")
+        with tempfile.TemporaryDirectory(prefix="sparkify-batch-", dir=self._scratch) as tmp:
+            batch = os.path.join(tmp, "batch.parquet").replace("'", "''")
+            self.parser.execute(f"COPY {PARSED} TO '{batch}' (FORMAT parquet)")
+            self.parser.execute(f"DROP TABLE {PARSED}")
+            parsed = f"read_parquet('{batch}')"
+            staged = self.con.execute(insert_staged_sql(source, "?", parsed), [load_id]).fetchall()[0][0]
+            rejected = self.con.execute(insert_rejects_sql("?", "?", parsed), [load_id, source.name]).fetchall()[0][0]
         result = StageResult()
         for f in files:
             result.files.append(FileCounts(f, *per_file.get(f.uri, (0, 0, 0))))
@@ -229,6 +254,12 @@ class DuckDBWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 def _staging_ddl(source: Source) -> str:
