@@ -173,7 +173,8 @@ def _mb_s(nbytes: float, seconds: float) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| events | input (logs + songs) | generate s: all (logs only, events/s) | stage songs s | stage events s (MB/s, "
+    head = ("| events | input (logs + songs) | generate s: all (logs only, events/s) | stage songs s "
+            "| stage events s (MB/s, "
             "events/s) | star s | etl total s (MB/s, events/s) | checks s | peak RSS etl | read_json ceiling s "
             "(MB/s) | songplays (matched) |\n|" + "---|" * 11)
     lines = [head]
