@@ -139,7 +139,7 @@ def test_redshift_models_look_up_the_text_repairs() -> None:
     # song matching (the staging.song_matches view Redshift creates) compares repaired text
     view = next(s for s in rs.create_statements() if "VIEW staging.song_matches" in s)
     text = " ".join(view.split())
-    assert "s.title = COALESCE(rs.fixed, e.song)" in text and "a.name = COALESCE(ra.fixed, e.artist)" in text
+    assert "s.title = COALESCE(rs.fixed, e.song)" in text and "s.name = COALESCE(ra.fixed, e.artist)" in text
 
 
 def test_redshift_finds_suspect_text_without_backslash_escapes() -> None:

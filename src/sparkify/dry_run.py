@@ -54,7 +54,7 @@ def _batch_notes(spec: str, files: list[SourceFile] | None) -> list[tuple[int | 
 
 def _files_comment(spec: str, number: int | None, uris: list[str] | None, limit: int = 5) -> str:
     if uris is None:
-        return f"for each batch (≤ 256 MiB, ≤ 5000 objects) of the objects under {spec} not yet loaded"
+        return f"for each batch (≤ 512 MiB, ≤ 5000 objects) of the objects under {spec} not yet loaded"
     shown = ", ".join(os.path.basename(u) for u in uris[:limit])
     more = f" … (+{len(uris) - limit} more)" if len(uris) > limit else ""
     return f"batch {number}: {len(uris)} file(s) of {spec}: {shown}{more}"

@@ -19,7 +19,7 @@ from sparkify.warehouse.base import StageResult, Warehouse
 
 #: A staging batch is at most this many bytes or files: big enough to keep DuckDB busy on
 #: every core, small enough that memory stays flat whatever the size of the input.
-BATCH_BYTES = 256 * 1024 * 1024
+BATCH_BYTES = 512 * 1024 * 1024
 BATCH_FILES = 5000
 
 

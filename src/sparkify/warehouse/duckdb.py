@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -25,8 +26,10 @@ LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
 #: DuckDB's memory budget for the warehouse connection; past it, sorts and joins spill to disk.
 MEMORY_LIMIT_ENV = "SPARKIFY_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
-#: The separate in-memory DuckDB that parses one batch at a time (256 MB of input at most).
-PARSER_MEMORY_LIMIT = "1GB"
+#: The separate in-memory DuckDB that parses one batch at a time (512 MB of input at most).
+PARSER_MEMORY_LIMIT = "2GB"
+#: Groups of a batch's files parsed side by side (one per core here).
+PARSE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def utc_now() -> dt.datetime:
@@ -131,20 +134,11 @@ class DuckDBWarehouse(Warehouse):
         uris = [f.uri for f in files]
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
-        parse_files(self.parser, source, files)
-        checksums = file_checksums(self.parser, files)
-        per_file = {
-            file: (records, good, bad)
-            for file, records, good, bad in self.parser.execute(
-                f"SELECT file, count(*), count(*) FILTER (WHERE reason IS NULL), count(reason) FROM {PARSED} "
-                "GROUP BY file"
-            ).fetchall()
-        }
         with tempfile.TemporaryDirectory(prefix="sparkify-batch-", dir=self._scratch) as tmp:
-            batch = os.path.join(tmp, "batch.parquet").replace("'", "''")
-            self.parser.execute(f"COPY {PARSED} TO '{batch}' (FORMAT parquet)")
-            self.parser.execute(f"DROP TABLE {PARSED}")
-            parsed = f"read_parquet('{batch}')"
+            parts = self._parse_in_parallel(source, files, tmp)
+            per_file = {uri: counts for _, counts, _ in parts for uri, counts in counts.items()}
+            checksums = {uri: value for _, _, sums in parts for uri, value in sums.items()}
+            parsed = "read_parquet([" + ", ".join("'" + path.replace("'", "''") + "'" for path, _, _ in parts) + "])"
             staged = self.con.execute(insert_staged_sql(source, "?", parsed), [load_id]).fetchall()[0][0]
             rejected = self.con.execute(insert_rejects_sql("?", "?", parsed), [load_id, source.name]).fetchall()[0][0]
         result = StageResult()
@@ -157,6 +151,43 @@ class DuckDBWarehouse(Warehouse):
             )
         self._record_files(source, result, load_id, checksums)
         return result
+
+    def _parse_in_parallel(
+        self, source: Source, files: Sequence[SourceFile], tmp: str
+    ) -> list[tuple[str, dict[str, tuple[int, int, int]], dict[str, str]]]:
+        """Parse `files` as PARSE_THREADS groups at once, each into its own Parquet file.
+
+        DuckDB splits a file's lines on one thread (one row per file feeds the pipeline), so a
+        batch of several files keeps every core busy only when groups of files run side by side.
+        Returns (parquet path, per-file (records, good, rejected), per-file checksum) per group.
+        """
+        groups: list[list[SourceFile]] = [[] for _ in range(min(PARSE_THREADS, len(files)) or 1)]
+        sizes = [0] * len(groups)
+        for f in sorted(files, key=lambda f: -f.size):  # largest first, to the lightest group
+            lightest = sizes.index(min(sizes))
+            groups[lightest].append(f)
+            sizes[lightest] += f.size
+
+        def parse(index: int) -> tuple[str, dict[str, tuple[int, int, int]], dict[str, str]]:
+            con = self.parser.cursor()  # its own connection: its own temp table
+            try:
+                parse_files(con, source, groups[index])
+                counts = {
+                    file: (records, good, bad)
+                    for file, records, good, bad in con.execute(
+                        f"SELECT file, count(*), count(*) FILTER (WHERE reason IS NULL), count(reason) "
+                        f"FROM {PARSED} GROUP BY file"
+                    ).fetchall()
+                }
+                path = os.path.join(tmp, f"part-{index}.parquet")
+                con.execute(f"COPY {PARSED} TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+                con.execute(f"DROP TABLE {PARSED}")
+                return path, counts, file_checksums(con, groups[index])
+            finally:
+                con.close()
+
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            return list(pool.map(parse, range(len(groups))))
 
     def _any_loaded_before(self, uris: list[str]) -> bool:
         return self.con.execute(

@@ -14,8 +14,13 @@ FROM (
     FROM staging.staging_events AS e
     LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
     LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
-    JOIN analytics.songs AS s ON s.title = COALESCE(rs.fixed, e.song)
-    JOIN analytics.artists AS a ON a.artist_id = s.artist_id AND a.name = COALESCE(ra.fixed, e.artist)
+    -- songs with their artist's name first, so events join on (title, name) at once: titles
+    -- alone repeat ("Intro") and would fan out
+    JOIN (
+        SELECT songs.song_id, songs.artist_id, songs.title, songs.duration, artists.name
+        FROM analytics.songs AS songs
+        JOIN analytics.artists AS artists ON artists.artist_id = songs.artist_id
+    ) AS s ON s.title = COALESCE(rs.fixed, e.song) AND s.name = COALESCE(ra.fixed, e.artist)
     WHERE e.page = 'NextSong' AND e.user_id <> ''
 ) AS candidates
 WHERE rank = 1;
