@@ -88,10 +88,20 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
             else:  # song files: split into records in Python (sparkify.records), parsed by the same SQL
                 parsed = parse_sql(source, "SELECT file, line, raw, reason FROM read_json(:records_of_batch, "
                                    "format='newline_delimited')")
-            where = "in DuckDB" + ("" if dialect == "duckdb" else ", then sent with COPY … FROM STDIN (CSV)")
-            steps.append(Step(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}", f"parse {where}"))
-            steps.append(Step(insert_staged_sql(source, ":load_id")))
-            steps.append(Step(insert_rejects_sql(":load_id", f"'{source.name}'")))
+            if dialect == "duckdb":
+                steps.append(Step(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}",
+                                  "parse in a private in-memory DuckDB, the batch's files in groups side by side"))
+                steps.append(Step("COPY _parsed TO ':part.parquet' (FORMAT parquet)", "each group's rows, handed over"))
+                steps.append(Step(insert_staged_sql(source, ":load_id", "read_parquet(:parts)")))
+                steps.append(Step(insert_rejects_sql(":load_id", f"'{source.name}'", "read_parquet(:parts)")))
+            else:
+                columns = ", ".join(f.column for f in source.fields)
+                steps.append(Step(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}",
+                                  "parse in a private in-memory DuckDB; its rows stream to PostgreSQL as CSV"))
+                steps.append(Step(f"COPY staging.{source.table} (load_id, source_file, source_line, {columns}) "
+                                  "FROM STDIN (FORMAT csv)", "the good records of _parsed"))
+                steps.append(Step('COPY staging.load_errors (load_id, source, file, line, "column", reason, raw) '
+                                  "FROM STDIN (FORMAT csv)", "the rejected records of _parsed"))
     steps.append(Step(repair.candidates_sql(dialect, 0).replace("load_id = 0", "load_id = :load_id"),
                       "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"))
     songs_changed = any(source is SONGS for source, _, _ in inputs)
