@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
 from sparkify.generate import GenerateSummary, generate, log_json
+from tests.conftest import run_cli
 
 SONG_PATH = re.compile(r"song_data/([A-Z])/([A-Z])/([A-Z])/TR\1\2\3[A-Z0-9]{13}\.json")
 LOG_PATH = re.compile(r"log_data/(\d{4})/(\d{2})/\1-\2-(\d{2})-events\.json")

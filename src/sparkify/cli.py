@@ -13,13 +13,20 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from sparkify import __version__
+from sparkify.cli_redshift import (
+    cluster_group,
+    config_command,
+    config_option,
+    etl_settings,
+    print_dry_run,
+    set_max_errors,
+)
 from sparkify.config import WAREHOUSE_ENV, mask_url, resolve_warehouse
 from sparkify.errors import SparkifyError
-from sparkify.cli_redshift import cluster_group, config_command, config_option, etl_settings, print_dry_run, set_max_errors
-from sparkify.load import LoadSummary, run_etl
-from sparkify.s3 import S3Options
 from sparkify.history import DEFAULT_ERRORS, load_history, recent_errors
+from sparkify.load import LoadSummary, run_etl
 from sparkify.output import FORMATS, as_csv, show
+from sparkify.s3 import S3Options
 from sparkify.warehouse import Warehouse, connect
 from sparkify.warehouse.base import STAR_TABLES, QueryResult
 

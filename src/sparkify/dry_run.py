@@ -14,14 +14,23 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sparkify import repair
 from sparkify.config import mask_url, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.load import batches
 from sparkify.sources import SourceFile, discover
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify import repair
-from sparkify.staging import (EVENTS, SONGS, SOURCES, Source, insert_rejects_sql, insert_staged_sql, line_records_sql,
-                              parse_sql, texts_cte)
+from sparkify.staging import (
+    EVENTS,
+    SONGS,
+    SOURCES,
+    Source,
+    insert_rejects_sql,
+    insert_staged_sql,
+    line_records_sql,
+    parse_sql,
+    texts_cte,
+)
 
 #: Shown in a Redshift plan when no staging location is configured yet.
 MISSING_STAGING = "s3://your-staging-bucket/sparkify"
