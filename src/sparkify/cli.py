@@ -211,7 +211,8 @@ def status(warehouse: str | None) -> None:
         counts = [
             (f"{schema}.{table}", wh.query(f'SELECT count(*) FROM {schema}."{table}"').rows[0][0])
             for schema, table in [("staging", "staging_events"), ("staging", "staging_songs"),
-                                  ("staging", "load_errors")] + [("analytics", t) for t in STAR_TABLES]
+                                  ("staging", "load_errors"), ("staging", "text_repairs")]
+            + [("analytics", t) for t in STAR_TABLES]
         ]
         out.print(f"Warehouse: {mask_url(wh.url)}")
         show(QueryResult(["table", "rows"], counts), "table", out)
