@@ -11,7 +11,7 @@ DEFAULT_ERRORS = 25
 def load_history(warehouse: Warehouse, limit: int = 20) -> QueryResult:
     """The newest loads first, with their per-source reconciliation."""
     return warehouse.query(
-        """
+        f"""
         SELECT l.load_id, l.status, date_trunc('second', l.started_at) AS started_at,
                date_trunc('second', l.finished_at) AS finished_at, l.files, l.records, l.staged, l.rejected,
                (SELECT count(*) FROM staging.load_sources s
@@ -19,8 +19,8 @@ def load_history(warehouse: Warehouse, limit: int = 20) -> QueryResult:
                l.message
         FROM staging.loads AS l
         ORDER BY l.load_id DESC
-        LIMIT ?
-        """.replace("?", str(int(limit))),
+        LIMIT {int(limit)}
+        """
     )
 
 
@@ -33,7 +33,3 @@ def recent_errors(warehouse: Warehouse, load_id: int | None = None, limit: int |
         f"ORDER BY load_id DESC, file, line {cap}"
     )
 
-
-def latest_load_id(warehouse: Warehouse) -> int | None:
-    rows = warehouse.query("SELECT max(load_id) FROM staging.loads").rows
-    return rows[0][0] if rows else None
