@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 
@@ -26,6 +27,37 @@ _NO_RECORDS = (
     "WHERE false"
 )
 _RECORD_COLUMNS = "{'file': 'VARCHAR', 'line': 'BIGINT', 'raw': 'VARCHAR', 'reason': 'VARCHAR'}"
+
+
+class PrivateParser:
+    """An in-memory DuckDB of our own for parsing, created on first use: each batch is parsed,
+    handed over and forgotten there, and it spills to a private temp folder, so no warehouse
+    transaction ever holds a batch's raw text."""
+
+    def __init__(self, memory_limit: str = "2GB") -> None:
+        self.memory_limit = memory_limit
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.scratch: str | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self.scratch = tempfile.mkdtemp(prefix="sparkify-parse-")
+            self._con = duckdb.connect(config={"temp_directory": self.scratch, "memory_limit": self.memory_limit})
+        return self._con
+
+    def workdir(self) -> tempfile.TemporaryDirectory[str]:
+        """A folder for one batch's hand-over files, inside the parser's own temp folder."""
+        self.con  # noqa: B018 -- creates the temp folder
+        return tempfile.TemporaryDirectory(prefix="sparkify-batch-", dir=self.scratch)
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
 
 def parse_files(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[SourceFile]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -16,7 +15,7 @@ from typing import Any
 import duckdb
 
 from sparkify.errors import SparkifyError
-from sparkify.parse import PARSED, file_checksums, parse_files
+from sparkify.parse import PARSED, PrivateParser, file_checksums, parse_files
 from sparkify.sources import SourceFile
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
 from sparkify.staging import SOURCES, Source, insert_rejects_sql, insert_staged_sql
@@ -52,8 +51,7 @@ class DuckDBWarehouse(Warehouse):
                 f"no warehouse at {self.path!r}: run `sparkify create-tables` or `sparkify etl` first"
             )
         self.con = self._open(read_only)
-        self._parser: duckdb.DuckDBPyConnection | None = None
-        self._scratch: str | None = None
+        self._parser = PrivateParser(PARSER_MEMORY_LIMIT)
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Open the file, waiting while another process (another `sparkify etl`) holds it."""
@@ -119,22 +117,12 @@ class DuckDBWarehouse(Warehouse):
         )
         return load_id
 
-    @property
-    def parser(self) -> duckdb.DuckDBPyConnection:
-        """A private in-memory DuckDB for parsing: each batch is parsed, handed over and forgotten
-        there, so the load's long transaction never holds a batch's raw text in memory."""
-        if self._parser is None:
-            self._scratch = tempfile.mkdtemp(prefix="sparkify-parse-")
-            self._parser = duckdb.connect(config={"temp_directory": self._scratch,
-                                                  "memory_limit": PARSER_MEMORY_LIMIT})
-        return self._parser
-
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         table = f"staging.{source.table}"
         uris = [f.uri for f in files]
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
-        with tempfile.TemporaryDirectory(prefix="sparkify-batch-", dir=self._scratch) as tmp:
+        with self._parser.workdir() as tmp:
             parts = self._parse_in_parallel(source, files, tmp)
             per_file = {uri: counts for _, counts, _ in parts for uri, counts in counts.items()}
             checksums = {uri: value for _, _, sums in parts for uri, value in sums.items()}
@@ -169,7 +157,7 @@ class DuckDBWarehouse(Warehouse):
             sizes[lightest] += f.size
 
         def parse(index: int) -> tuple[str, dict[str, tuple[int, int, int]], dict[str, str]]:
-            con = self.parser.cursor()  # its own connection: its own temp table
+            con = self._parser.con.cursor()  # its own connection: its own temp table
             try:
                 parse_files(con, source, groups[index])
                 counts = {
@@ -285,12 +273,7 @@ class DuckDBWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
-        if self._parser is not None:
-            self._parser.close()
-            self._parser = None
-        if self._scratch:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        self._parser.close()
 
 
 def _staging_ddl(source: Source) -> str:

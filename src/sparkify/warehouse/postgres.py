@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -23,7 +22,7 @@ from psycopg import sql as pgsql
 
 from sparkify.config import mask_url
 from sparkify.errors import SparkifyError
-from sparkify.parse import PARSED, file_checksums, parse_files
+from sparkify.parse import PARSED, PrivateParser, file_checksums, parse_files
 from sparkify.sources import SourceFile
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
 from sparkify.staging import SOURCES, Source
@@ -88,8 +87,7 @@ class PostgresWarehouse(Warehouse):
             raise SparkifyError(
                 f"cannot connect to warehouse {mask_url(url)!r}: {sanitize(_first_line(exc), url)}"
             ) from None
-        self._parser: duckdb.DuckDBPyConnection | None = None
-        self._parser_tmp: str | None = None
+        self._parser = PrivateParser()
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -181,11 +179,7 @@ class PostgresWarehouse(Warehouse):
 
     @property
     def parser(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB that parses input files; it spills to a private temp folder."""
-        if self._parser is None:
-            self._parser_tmp = tempfile.mkdtemp(prefix="sparkify-parse-")
-            self._parser = duckdb.connect(config={"temp_directory": self._parser_tmp})
-        return self._parser
+        return self._parser.con
 
     @_errors
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
@@ -411,12 +405,7 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
-        if self._parser is not None:
-            self._parser.close()
-            self._parser = None
-        if self._parser_tmp:
-            shutil.rmtree(self._parser_tmp, ignore_errors=True)
-            self._parser_tmp = None
+        self._parser.close()
 
 
 _DELETE_ALL = re.compile(r"DELETE\s+FROM\s+(analytics\.\w+)", re.IGNORECASE)
