@@ -214,7 +214,8 @@ def test_kill_minus_9_leaves_the_warehouse_whole(sample: Path, tmp_path: Path) -
     for delay in (0.3, 0.6, 0.9, 1.3, 1.8):
         process = subprocess.Popen([str(exe), "etl", "--no-check", "-q", "--songs", str(sample / "song_data"),
                                     "--logs", str(logs), "-w", path],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env={**os.environ, "TMPDIR": str(tmp_path)})  # what a killed run leaves
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
