@@ -168,7 +168,8 @@ class DuckDBWarehouse(Warehouse):
                     ).fetchall()
                 }
                 path = os.path.join(tmp, f"part-{index}.parquet")
-                con.execute(f"COPY {PARSED} TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+                con.execute(f"COPY {PARSED} TO '{path.replace(chr(39), chr(39) * 2)}' "
+                            "(FORMAT parquet, COMPRESSION uncompressed)")  # read once, right away: no need to pack it
                 con.execute(f"DROP TABLE {PARSED}")
                 return path, counts, file_checksums(con, groups[index])
             finally:
