@@ -324,6 +324,20 @@ def test_etl_into_redshift_with_local_paths_is_refused_before_connecting(tmp_pat
 STAR = ("songs", "artists", "users", "songplays", "time")
 
 
+def _rebuild_star_with_redshift_models(con, snapshot, expected) -> None:
+    """Empty the star, rebuild it with the Redshift models twice (re-runs never duplicate), then
+    once more with no song change, and compare every row each time."""
+    for table in ("songplays", "time", "users", "artists", "songs"):
+        con.execute(f'DELETE FROM analytics."{table}"')
+    for _ in range(2):
+        for statement in rs.model_statements(songs_changed=True):
+            con.execute(statement)
+        assert snapshot() == expected
+    for statement in rs.model_statements(songs_changed=False):
+        con.execute(statement)
+    assert snapshot() == expected
+
+
 def test_redshift_models_build_the_same_star_as_the_postgresql_backend(sample: Path) -> None:
     """Load the sample with the PostgreSQL backend, then rebuild the star with the Redshift models
     (twice: re-runs never duplicate) and compare every row. PostgreSQL runs Redshift's MERGE,
@@ -343,15 +357,7 @@ def test_redshift_models_build_the_same_star_as_the_postgresql_backend(sample: P
 
             expected = snapshot()
             assert len(expected["songplays"]) == 6820
-            for table in ("songplays", "time", "users", "artists", "songs"):
-                con.execute(f'DELETE FROM analytics."{table}"')
-            for _ in range(2):
-                for statement in rs.model_statements(songs_changed=True):
-                    con.execute(statement)
-                assert snapshot() == expected
-            for statement in rs.model_statements(songs_changed=False):
-                con.execute(statement)
-            assert snapshot() == expected
+            _rebuild_star_with_redshift_models(con, snapshot, expected)
             con.rollback()
 
         # RedshiftWarehouse's own connection and query path (psycopg, search_path, status queries),
@@ -467,12 +473,4 @@ def test_redshift_text_repairs_build_the_same_star_as_the_postgresql_backend(
             assert rows("SELECT raw, fixed FROM staging.text_repairs") == repairs
 
             with con.transaction():  # one transaction, as a load runs them (the foreign keys are deferred)
-                for table in ("songplays", "time", "users", "artists", "songs"):
-                    con.execute(f'DELETE FROM analytics."{table}"')
-                for _ in range(2):
-                    for statement in rs.model_statements(songs_changed=True):
-                        con.execute(statement)
-                    assert snapshot() == expected
-                for statement in rs.model_statements(songs_changed=False):
-                    con.execute(statement)
-                assert snapshot() == expected
+                _rebuild_star_with_redshift_models(con, snapshot, expected)
