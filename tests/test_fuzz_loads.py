@@ -98,3 +98,41 @@ def test_raw_text_of_rejects_survives_round_trip(tmp_path: Path) -> None:
         run_etl(wh, None, str(logs), max_errors=10)
         raws = [r[0] for r in wh.query("SELECT raw FROM staging.load_errors ORDER BY line").rows]
     assert raws == odd
+
+
+tricky_text = st.one_of(text, st.sampled_from(["[Untitled]", "[1, 2]", "{}", '{"a": 1}', "a\u0000b", "", " "]))
+tricky_event = st.fixed_dictionaries(
+    {"page": st.sampled_from(["NextSong", "Home"]), "ts": st.integers(10**12, 2 * 10**12)},
+    optional={
+        "artist": maybe(tricky_text), "song": maybe(tricky_text), "location": maybe(tricky_text),
+        "itemInSession": maybe(st.one_of(st.integers(0, 10**6), st.floats(0, 10, allow_nan=False))),
+        "length": maybe(st.one_of(st.floats(allow_nan=True, allow_infinity=False), text)),
+        "sessionId": maybe(st.one_of(i64, st.booleans(), text)),
+        "userId": maybe(st.one_of(st.just(""), st.integers(-5, 10**6).map(str), st.integers(0, 99), text)),
+    },
+).map(orjson.dumps)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(files=st.lists(st.lists(st.one_of(tricky_event, tricky_event, bad_line, blank), max_size=12),
+                      min_size=1, max_size=3))
+def test_fast_and_careful_staging_agree(tmp_path_factory, files) -> None:
+    """DuckDB's own reader (tried first for event logs) stages exactly what the careful path does."""
+    folder = tmp_path_factory.mktemp("agree")
+    logs = folder / "logs"
+    logs.mkdir()
+    for index, lines in enumerate(files):
+        (logs / f"{index}.json").write_bytes(b"\n".join(lines))
+    seen = []
+    for fast in (True, False):
+        path = str(folder / f"{fast}.duckdb")
+        with DuckDBWarehouse(path) as wh:
+            wh.fast_events = fast
+            run_etl(wh, None, str(logs), max_errors=10**6)
+        with duckdb.connect(path, read_only=True) as con:
+            seen.append((
+                con.execute("SELECT * EXCLUDE (load_id) FROM staging.staging_events ORDER BY ALL").fetchall(),
+                con.execute('SELECT file, line, "column", reason, raw FROM staging.load_errors ORDER BY ALL').fetchall(),
+            ))
+    assert seen[0] == seen[1]

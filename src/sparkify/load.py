@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import duckdb
 
 from sparkify.errors import SparkifyError
 from sparkify.parse import file_checksums
@@ -162,8 +161,7 @@ def _skip_same_content(warehouse: Warehouse, files: list[SourceFile],
         f"SELECT path, checksum FROM staging.loaded_files WHERE path IN ({', '.join([mark] * len(touched))})",
         [f.uri for f in touched],
     ).rows)
-    with duckdb.connect() as con:
-        now = file_checksums(con, touched)
+    now = file_checksums(touched)
     same = {f.uri for f in touched if recorded.get(f.uri) and recorded[f.uri] == now.get(f.uri)}
     for f in touched:
         if f.uri in same:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import re
 import sys
@@ -15,10 +16,10 @@ from typing import Any
 import duckdb
 
 from sparkify.errors import SparkifyError
-from sparkify.parse import PARSED, PrivateParser, file_checksums, parse_files
+from sparkify.parse import PARSED, FileFacts, PrivateParser, file_facts_of, parse_files
 from sparkify.sources import SourceFile
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import SOURCES, Source, insert_rejects_sql, insert_staged_sql
+from sparkify.staging import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
@@ -42,6 +43,9 @@ def _is_lock_error(exc: Exception) -> bool:
 
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
+    #: Try DuckDB's own JSON reader first for event logs (see _stage_fast); off only in tests
+    #: that compare it with the careful path.
+    fast_events = True
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -122,32 +126,77 @@ class DuckDBWarehouse(Warehouse):
         uris = [f.uri for f in files]
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
+        facts = file_facts_of(files)
+        result = StageResult()
+        careful = list(files)
+        if source.name == "events" and self.fast_events:
+            fast = [f for f in files if not glob.has_magic(f.local_path)]  # read_json would glob
+            staged = self._stage_fast(source, fast, facts, load_id)
+            result.files += [FileCounts(f, facts[f.uri].lines, facts[f.uri].lines, 0) for f in fast if f.uri in staged]
+            careful = [f for f in files if f.uri not in staged]
+        if careful:
+            result.files += self._stage_carefully(source, careful, load_id)
+        self._record_files(source, result, load_id, {uri: fact.checksum for uri, fact in facts.items()})
+        return result
+
+    def _stage_fast(self, source: Source, files: Sequence[SourceFile], facts: dict[str, FileFacts],
+                    load_id: int) -> set[str]:
+        """Stage `files` with DuckDB's own JSON reader (staging.fast_insert_sql); return the URIs
+        staged whole. A file that gave fewer rows than it has lines (a blank line, a line the
+        reader could not read, a value not sure to pass) loses its rows here and is left to
+        the careful path, which finds and records why."""
+        if not files:
+            return set()
+        table = f"staging.{source.table}"
+        params: list[Any] = [load_id]
+        for f in files:
+            params += [f.uri, f.local_path]
+        # Row order inside the table does not matter (row_number() has already numbered each
+        # file's lines); without it the INSERT runs on every core.
+        self.con.execute("SET preserve_insertion_order = false")
+        try:
+            inserted = self.con.execute(fast_insert_sql(source, len(files)), params).fetchall()[0][0]
+        finally:
+            self.con.execute("RESET preserve_insertion_order")
+        uris = [f.uri for f in files]
+        if inserted == sum(facts[uri].lines for uri in uris):
+            return set(uris)
+        rows = dict(self.con.execute(
+            f"SELECT source_file, count(*) FROM {table} WHERE load_id = ? "
+            "AND source_file IN (SELECT unnest(?::VARCHAR[])) GROUP BY source_file",
+            [load_id, uris],
+        ).fetchall())
+        short = [uri for uri in uris if rows.get(uri, 0) != facts[uri].lines]
+        self.con.execute(
+            f"DELETE FROM {table} WHERE load_id = ? AND source_file IN (SELECT unnest(?::VARCHAR[]))", [load_id, short]
+        )
+        return set(uris) - set(short)
+
+    def _stage_carefully(self, source: Source, files: Sequence[SourceFile], load_id: int) -> list[FileCounts]:
+        """Stage `files` record by record (parse.parse_files): every reject with its reason."""
         with self._parser.workdir() as tmp:
             parts = self._parse_in_parallel(source, files, tmp)
-            per_file = {uri: counts for _, counts, _ in parts for uri, counts in counts.items()}
-            checksums = {uri: value for _, _, sums in parts for uri, value in sums.items()}
-            parsed = "read_parquet([" + ", ".join("'" + path.replace("'", "''") + "'" for path, _, _ in parts) + "])"
+            per_file = {uri: counts for _, counts in parts for uri, counts in counts.items()}
+            parsed = "read_parquet([" + ", ".join("'" + path.replace("'", "''") + "'" for path, _ in parts) + "])"
             staged = self.con.execute(insert_staged_sql(source, "?", parsed), [load_id]).fetchall()[0][0]
             rejected = self.con.execute(insert_rejects_sql("?", "?", parsed), [load_id, source.name]).fetchall()[0][0]
-        result = StageResult()
-        for f in files:
-            result.files.append(FileCounts(f, *per_file.get(f.uri, (0, 0, 0))))
+        counts = [FileCounts(f, *per_file.get(f.uri, (0, 0, 0))) for f in files]
         # Reconciliation: what the INSERTs report they wrote must be what was read, to the row.
-        if (staged, rejected) != (result.rows, result.rejected):
+        if (staged, rejected) != (sum(c.rows for c in counts), sum(c.rejected for c in counts)):
             raise SparkifyError(
-                f"{source.name}: {result.records} records read but {staged} staged + {rejected} rejected", exit_code=1
+                f"{source.name}: {sum(c.records for c in counts)} records read but {staged} staged "
+                f"+ {rejected} rejected", exit_code=1,
             )
-        self._record_files(source, result, load_id, checksums)
-        return result
+        return counts
 
     def _parse_in_parallel(
         self, source: Source, files: Sequence[SourceFile], tmp: str
-    ) -> list[tuple[str, dict[str, tuple[int, int, int]], dict[str, str]]]:
+    ) -> list[tuple[str, dict[str, tuple[int, int, int]]]]:
         """Parse `files` as PARSE_THREADS groups at once, each into its own Parquet file.
 
         DuckDB splits a file's lines on one thread (one row per file feeds the pipeline), so a
         batch of several files keeps every core busy only when groups of files run side by side.
-        Returns (parquet path, per-file (records, good, rejected), per-file checksum) per group.
+        Returns (parquet path, per-file (records, good, rejected)) per group.
         """
         groups: list[list[SourceFile]] = [[] for _ in range(min(PARSE_THREADS, len(files)) or 1)]
         sizes = [0] * len(groups)
@@ -156,7 +205,7 @@ class DuckDBWarehouse(Warehouse):
             groups[lightest].append(f)
             sizes[lightest] += f.size
 
-        def parse(index: int) -> tuple[str, dict[str, tuple[int, int, int]], dict[str, str]]:
+        def parse(index: int) -> tuple[str, dict[str, tuple[int, int, int]]]:
             con = self._parser.con.cursor()  # its own connection: its own temp table
             try:
                 parse_files(con, source, groups[index])
@@ -171,7 +220,7 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"COPY {PARSED} TO '{path.replace(chr(39), chr(39) * 2)}' "
                             "(FORMAT parquet, COMPRESSION uncompressed)")  # read once, right away: no need to pack it
                 con.execute(f"DROP TABLE {PARSED}")
-                return path, counts, file_checksums(con, groups[index])
+                return path, counts
             finally:
                 con.close()
 

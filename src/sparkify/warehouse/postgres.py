@@ -188,7 +188,7 @@ class PostgresWarehouse(Warehouse):
         columns = [f.column for f in source.fields]
         self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris])
         parse_files(self.parser, source, files)
-        checksums = file_checksums(self.parser, files)
+        checksums = file_checksums(files)
         read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
         with tempfile.TemporaryDirectory(prefix="sparkify-copy-") as tmp:
             self._copy(

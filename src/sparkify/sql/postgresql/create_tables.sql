@@ -44,7 +44,7 @@ CREATE TABLE staging.loaded_files (
     source     VARCHAR COLLATE "C" NOT NULL,       -- events | songs
     size       BIGINT NOT NULL,
     modified   VARCHAR COLLATE "C" NOT NULL,       -- mtime in ns, or the S3 ETag
-    checksum   VARCHAR COLLATE "C",              -- h64:… content hash (DuckDB's 64-bit hash)
+    checksum   VARCHAR COLLATE "C",              -- crc32:… content checksum (zlib CRC-32)
     load_id    BIGINT NOT NULL,
     records    BIGINT NOT NULL,
     rows       BIGINT NOT NULL,
