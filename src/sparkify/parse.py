@@ -118,9 +118,12 @@ def file_facts(path: str) -> FileFacts:
 
 
 def file_facts_of(files: Sequence[SourceFile]) -> dict[str, FileFacts]:
-    """file_facts of every file (each readable at its local_path), keyed by URI, on two threads."""
+    """file_facts of every file (each readable at its local_path), keyed by URI: big files on
+    two threads, small ones (a song file is 300 bytes) in this one, where threads only cost."""
+    big = [f for f in files if f.size >= 2**20]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip([f.uri for f in files], pool.map(file_facts, [f.local_path for f in files])))
+        facts = dict(zip([f.uri for f in big], pool.map(file_facts, [f.local_path for f in big])))
+    return facts | {f.uri: file_facts(f.local_path) for f in files if f.size < 2**20}
 
 
 def file_checksums(files: Sequence[SourceFile]) -> dict[str, str]:

@@ -54,16 +54,23 @@ def candidates_sql(dialect: str, load_id: int) -> str:
     never duplicates a raw, also on Redshift, which does not enforce the key (its loads run one at
     a time, under LOCK staging.loads).
     """
-    match = "regexp_matches({c}, '{p}')" if dialect == "duckdb" else "{c} ~ '{p}'"
     pattern = SUSPECT_LITERAL if dialect == "redshift" else SUSPECT
-    parts = [
-        f"SELECT DISTINCT {column} AS raw FROM staging.{table} "
-        f"WHERE load_id = {int(load_id)} AND {match.format(c=column, p=pattern)}"
-        for table, columns in REPAIRED_COLUMNS.items()
-        for column in columns
-    ]
+    columns = [(table, column) for table, names in REPAIRED_COLUMNS.items() for column in names]
+    this_load = f"load_id = {int(load_id)}"
+    if dialect == "duckdb":
+        # Each distinct value once, and only then the pattern: a load repeats its values (an
+        # artist plays thousands of times), and DuckDB hashes a value faster than RE2 tests it.
+        values = " UNION ALL ".join(f"SELECT {c} AS raw FROM staging.{t} WHERE {this_load}" for t, c in columns)
+        return (
+            f"WITH distinct_values AS MATERIALIZED (SELECT DISTINCT raw FROM ({values}) AS v) "
+            f"SELECT raw FROM distinct_values WHERE regexp_matches(raw, '{pattern}') "
+            "AND raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw"
+        )
+    suspects = " UNION ".join(
+        f"SELECT {c} AS raw FROM staging.{t} WHERE {this_load} AND {c} ~ '{pattern}'" for t, c in columns
+    )
     return (
-        "SELECT raw FROM (" + " UNION ".join(parts) + ") AS suspects "
+        f"SELECT raw FROM ({suspects}) AS suspects "
         "WHERE raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw"
     )
 

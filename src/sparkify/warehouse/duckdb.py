@@ -126,28 +126,29 @@ class DuckDBWarehouse(Warehouse):
         uris = [f.uri for f in files]
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
-        facts = file_facts_of(files)
         result = StageResult()
         careful = list(files)
-        if source.name == "events" and self.fast_events:
-            fast = [f for f in files if not glob.has_magic(f.local_path)]  # read_json would glob
-            staged = self._stage_fast(source, fast, facts, load_id)
-            result.files += [FileCounts(f, facts[f.uri].lines, facts[f.uri].lines, 0) for f in fast if f.uri in staged]
-            careful = [f for f in files if f.uri not in staged]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
+            if source.name == "events" and self.fast_events:
+                fast = [f for f in files if not glob.has_magic(f.local_path)]  # read_json would glob
+                inserted = self._insert_fast(source, fast, load_id)
+                facts = reading.result()
+                staged = self._keep_whole_files(source, fast, facts, load_id, inserted)
+                result.files += [FileCounts(f, facts[f.uri].lines, facts[f.uri].lines, 0)
+                                 for f in fast if f.uri in staged]
+                careful = [f for f in files if f.uri not in staged]
+            facts = reading.result()
         if careful:
             result.files += self._stage_carefully(source, careful, load_id)
         self._record_files(source, result, load_id, {uri: fact.checksum for uri, fact in facts.items()})
         return result
 
-    def _stage_fast(self, source: Source, files: Sequence[SourceFile], facts: dict[str, FileFacts],
-                    load_id: int) -> set[str]:
-        """Stage `files` with DuckDB's own JSON reader (staging.fast_insert_sql); return the URIs
-        staged whole. A file that gave fewer rows than it has lines (a blank line, a line the
-        reader could not read, a value not sure to pass) loses its rows here and is left to
-        the careful path, which finds and records why."""
+    def _insert_fast(self, source: Source, files: Sequence[SourceFile], load_id: int) -> int:
+        """Stage `files` with DuckDB's own JSON reader (staging.fast_insert_sql); return the rows
+        inserted. _keep_whole_files then decides which files keep them."""
         if not files:
-            return set()
-        table = f"staging.{source.table}"
+            return 0
         params: list[Any] = [load_id]
         for f in files:
             params += [f.uri, f.local_path]
@@ -155,12 +156,21 @@ class DuckDBWarehouse(Warehouse):
         # file's lines); without it the INSERT runs on every core.
         self.con.execute("SET preserve_insertion_order = false")
         try:
-            inserted = self.con.execute(fast_insert_sql(source, len(files)), params).fetchall()[0][0]
+            return self.con.execute(fast_insert_sql(source, len(files)), params).fetchall()[0][0]
         finally:
             self.con.execute("RESET preserve_insertion_order")
+
+    def _keep_whole_files(self, source: Source, files: Sequence[SourceFile], facts: dict[str, FileFacts],
+                          load_id: int, inserted: int) -> set[str]:
+        """The URIs of `files` that the fast INSERT staged whole: one row per physical line.
+
+        A file that gave fewer rows than it has lines (a blank line, a line the reader could
+        not read, a value not sure to pass) loses its rows here and is left to the careful path,
+        which finds and records why."""
         uris = [f.uri for f in files]
         if inserted == sum(facts[uri].lines for uri in uris):
             return set(uris)
+        table = f"staging.{source.table}"
         rows = dict(self.con.execute(
             f"SELECT source_file, count(*) FROM {table} WHERE load_id = ? "
             "AND source_file IN (SELECT unnest(?::VARCHAR[])) GROUP BY source_file",
