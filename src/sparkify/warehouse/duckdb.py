@@ -277,10 +277,25 @@ class DuckDBWarehouse(Warehouse):
 
     def build_star(self, songs_changed: bool) -> None:
         had_plays = self.con.execute("SELECT count(*) > 0 FROM analytics.songplays").fetchall()[0][0]
+        # A play loses its event only when this load replaced a file of an earlier load: the file's
+        # old rows were deleted. Only then does songplays' first statement, the prune (an anti-join
+        # of every play with staging), run. The earlier loads' events are counted as committed (a
+        # second connection does not see this load's changes) and as this load sees them.
+        load_id = self.con.execute("SELECT max(load_id) FROM staging.loads").fetchall()[0][0]
+        earlier = "SELECT count(*) FROM staging.staging_events WHERE load_id < ?"
+        committed = self.con.cursor()
+        try:
+            before = committed.execute(earlier, [load_id]).fetchall()[0][0]
+            replaced = before != self.con.execute(earlier, [load_id]).fetchall()[0][0]
+        finally:
+            committed.close()
         for model in MODELS:
             if model in ("songs", "artists") and not songs_changed:
                 continue
-            self._run_file(f"models/{model}")
+            for statement in split_statements(read_sql(f"models/{model}", self.dialect)):
+                if statement.startswith("DELETE FROM analytics.songplays") and not (had_plays and replaced):
+                    continue  # the prune: no play lost its event
+                self.con.execute(statement)
             if model == "songplays" and songs_changed and had_plays:  # new plays were matched on insert
                 self._run_file("models/songplays_rematch")
 

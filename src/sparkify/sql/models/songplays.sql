@@ -1,47 +1,159 @@
 -- songplays: one row per NextSong event with a non-empty userId, identified by
 -- (user_id, session_id, item_in_session, start_time). Incremental: events already in the table
 -- are left alone, events no longer staged are removed, and new events get the next songplay_ids
--- in time order. song_id/artist_id come from staging.song_matches.
+-- in time order. An event staged more than once (overlapping files) is one play: its most
+-- recently loaded copy gives level, location and user agent (then the first by file and line).
+-- song_id/artist_id follow the rule of staging.song_matches (song_matches.sql), applied here as
+-- the plays are inserted: the song whose title and artist name equal the event's song and artist
+-- (after repair); when several songs match (over all copies of the event), the duration closest
+-- to the event's length wins, then the smallest song_id.
+--
+-- Only events staged by this load can be new plays: the events of earlier loads got theirs when
+-- they were loaded (staging and the star are committed together; after editing the star by hand,
+-- `etl --full-refresh` rebuilds it). To stay fast on millions of events, only narrow rows (keys
+-- and numbers) are sorted and ranked; the wide columns are read once, as the plays are inserted.
+-- The temporary tables below live until the end of this file.
+
+-- 1. Plays whose event is no longer staged (its file was replaced) go away. The DuckDB backend
+--    runs this only when the load replaced a file of an earlier load.
 DELETE FROM analytics.songplays
 WHERE NOT EXISTS (
-    SELECT 1 FROM staging.staging_events AS e
-    WHERE e.page = 'NextSong' AND e.user_id <> ''
-      AND CAST(e.user_id AS BIGINT) = analytics.songplays.user_id
-      AND e.session_id = analytics.songplays.session_id
+    SELECT 1
+    FROM (
+        SELECT CAST(user_id AS BIGINT) AS user_id, session_id, item_in_session, epoch_ms(ts) AS start_time
+        FROM staging.staging_events
+        WHERE page = 'NextSong' AND user_id <> ''
+    ) AS e
+    WHERE e.user_id = analytics.songplays.user_id AND e.session_id = analytics.songplays.session_id
       AND e.item_in_session = analytics.songplays.item_in_session
-      AND epoch_ms(e.ts) = analytics.songplays.start_time
+      AND e.start_time = analytics.songplays.start_time
 );
 
-INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
-                                 session_id, location, user_agent, item_in_session)
-WITH plays AS (
-    SELECT *
+-- 2. The key of every new play, how many times this load staged it, and its songplay_id: after
+--    the largest one given so far, in (ts, user_id, session_id, item_in_session) order. The copies
+--    of an event share its number (dense_rank); one row per play is kept.
+CREATE TEMP TABLE songplays_new AS
+SELECT user_id, session_id, item_in_session, ts, copies,
+       (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays) + number AS songplay_id
+FROM (
+    SELECT e.user_id, e.session_id, e.item_in_session, e.ts,
+           dense_rank() OVER play_order AS number,
+           count(*) OVER (play_order RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS copies,
+           row_number() OVER play_order AS copy, rank() OVER play_order AS first_copy
     FROM (
-        SELECT e.*, row_number() OVER (
-            PARTITION BY CAST(user_id AS BIGINT), session_id, item_in_session, ts
-            ORDER BY load_id DESC, source_file, source_line
-        ) AS copy
-        FROM staging.staging_events AS e
+        SELECT CAST(user_id AS BIGINT) AS user_id, session_id, item_in_session, ts
+        FROM staging.staging_events
         WHERE page = 'NextSong' AND user_id <> ''
           AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
-    ) AS numbered
-    WHERE copy = 1
-),
-new_plays AS (
-    SELECT p.*
-    FROM plays AS p
-    WHERE NOT EXISTS (
-        SELECT 1 FROM analytics.songplays AS s
-        WHERE s.user_id = CAST(p.user_id AS BIGINT) AND s.session_id = p.session_id
-          AND s.item_in_session = p.item_in_session AND s.start_time = epoch_ms(p.ts)
-    )
+          AND load_id = (SELECT MAX(load_id) FROM staging.loads)
+    ) AS e
+    LEFT JOIN analytics.songplays AS p
+      ON p.user_id = e.user_id AND p.session_id = e.session_id
+     AND p.item_in_session = e.item_in_session AND p.start_time = epoch_ms(e.ts)
+    WHERE p.songplay_id IS NULL
+    WINDOW play_order AS (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session)
+) AS keys
+WHERE copy = first_copy;
+
+-- 3. Songs with their artist's name, and how many songs share that (title, name).
+CREATE TEMP TABLE songplays_songs AS
+SELECT songs.song_id, songs.artist_id, songs.title, artists.name, songs.duration,
+       count(*) OVER (PARTITION BY songs.title, artists.name) AS namesakes
+FROM analytics.songs AS songs
+JOIN analytics.artists AS artists ON artists.artist_id = songs.artist_id;
+
+-- 4. The few new plays that need ranking: those staged more than once, and those whose title and
+--    artist name several songs. Per play: the copy that gives its columns, and its best song.
+CREATE TEMP TABLE songplays_ranked AS
+WITH play_copies AS (
+    SELECT n.user_id, n.session_id, n.item_in_session, n.ts, e.load_id, e.source_file, e.source_line,
+           e.length, e.title, e.name
+    FROM (
+        -- play_user_id: as in step 5
+        SELECT e.*,
+               CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id,
+               COALESCE(rs.fixed, e.song) AS title, COALESCE(ra.fixed, e.artist) AS name
+        FROM staging.staging_events AS e
+        LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
+        LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
+        WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
+    ) AS e
+    JOIN songplays_new AS n
+      ON n.user_id = e.play_user_id AND n.session_id = e.session_id
+     AND n.item_in_session = e.item_in_session AND n.ts = e.ts
+    LEFT JOIN (SELECT DISTINCT title, name FROM songplays_songs WHERE namesakes > 1) AS shared
+      ON shared.title = e.title AND shared.name = e.name
+    WHERE n.copies > 1 OR shared.title IS NOT NULL
 )
-SELECT (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays)
-         + row_number() OVER (ORDER BY n.ts, CAST(n.user_id AS BIGINT), n.session_id, n.item_in_session),
-       epoch_ms(n.ts), CAST(n.user_id AS BIGINT), n.level, m.song_id, m.artist_id,
-       n.session_id, COALESCE(t.fixed, n.location), TRIM(BOTH '"' FROM n.user_agent), n.item_in_session
-FROM new_plays AS n
-LEFT JOIN staging.text_repairs AS t ON t.raw = n.location
-LEFT JOIN staging.song_matches AS m
-  ON m.user_id = CAST(n.user_id AS BIGINT) AND m.session_id = n.session_id
- AND m.item_in_session = n.item_in_session AND m.ts = n.ts;
+SELECT c.user_id, c.session_id, c.item_in_session, c.ts, c.load_id, c.source_file, c.source_line,
+       best.song_id, best.artist_id
+FROM (
+    SELECT play_copies.*, row_number() OVER (
+        PARTITION BY user_id, session_id, item_in_session, ts
+        ORDER BY load_id DESC, source_file, source_line
+    ) AS copy
+    FROM play_copies
+) AS c
+LEFT JOIN (
+    SELECT user_id, session_id, item_in_session, ts, song_id, artist_id
+    FROM (
+        SELECT c.user_id, c.session_id, c.item_in_session, c.ts, s.song_id, s.artist_id,
+               row_number() OVER (
+                   PARTITION BY c.user_id, c.session_id, c.item_in_session, c.ts
+                   ORDER BY abs(s.duration - c.length) NULLS LAST, s.song_id
+               ) AS rank
+        FROM play_copies AS c
+        JOIN songplays_songs AS s ON s.title = c.title AND s.name = c.name
+    ) AS candidates
+    WHERE rank = 1
+) AS best
+  ON best.user_id = c.user_id AND best.session_id = c.session_id
+ AND best.item_in_session = c.item_in_session AND best.ts = c.ts
+WHERE c.copy = 1;
+
+-- 5. The new plays that need no ranking: one copy, naming at most one song.
+INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
+                                 session_id, location, user_agent, item_in_session)
+SELECT n.songplay_id, epoch_ms(n.ts), n.user_id, e.level, s.song_id, s.artist_id,
+       n.session_id, COALESCE(t.fixed, e.location), TRIM(BOTH '"' FROM e.user_agent), n.item_in_session
+FROM (
+    -- play_user_id: the user of a NextSong event, NULL for other events (they join no play).
+    -- Joining on it instead of filtering the events first lets DuckDB see this side as the whole
+    -- table, so it keeps the narrow new plays in memory for the join, not the wide events.
+    SELECT e.*,
+           CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id
+    FROM staging.staging_events AS e
+    WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
+) AS e
+JOIN songplays_new AS n
+  ON n.user_id = e.play_user_id AND n.session_id = e.session_id
+ AND n.item_in_session = e.item_in_session AND n.ts = e.ts
+LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
+LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
+LEFT JOIN songplays_songs AS s
+  ON s.namesakes = 1 AND s.title = COALESCE(rs.fixed, e.song) AND s.name = COALESCE(ra.fixed, e.artist)
+LEFT JOIN staging.text_repairs AS t ON t.raw = e.location
+WHERE NOT EXISTS (
+    SELECT 1 FROM songplays_ranked AS r
+    WHERE r.user_id = n.user_id AND r.session_id = n.session_id
+      AND r.item_in_session = n.item_in_session AND r.ts = n.ts
+);
+
+-- 6. The ranked plays: their chosen copy, with the song ranked in step 4.
+INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
+                                 session_id, location, user_agent, item_in_session)
+SELECT n.songplay_id, epoch_ms(n.ts), n.user_id, e.level, r.song_id, r.artist_id,
+       n.session_id, COALESCE(t.fixed, e.location), TRIM(BOTH '"' FROM e.user_agent), n.item_in_session
+FROM songplays_ranked AS r
+JOIN staging.staging_events AS e
+  ON e.load_id = r.load_id AND e.source_file = r.source_file AND e.source_line = r.source_line
+JOIN songplays_new AS n
+  ON n.user_id = r.user_id AND n.session_id = r.session_id
+ AND n.item_in_session = r.item_in_session AND n.ts = r.ts
+LEFT JOIN staging.text_repairs AS t ON t.raw = e.location;
+
+DROP TABLE songplays_new;
+
+DROP TABLE songplays_ranked;
+
+DROP TABLE songplays_songs;

@@ -3,27 +3,48 @@
 -- the first event and at every event whose level differs from the previous event's. valid_to is
 -- the next version's valid_from (NULL on the current version). Every non-empty userId seen in
 -- any event is a user; name and gender come from the user's latest event that has a name.
+--
+-- Events without a level are skipped when comparing levels. Only users who changed level need
+-- their events put in order; the others get their single version from one pass per user.
 DELETE FROM analytics.users;
 
 INSERT INTO analytics.users (user_id, first_name, last_name, gender, level, valid_from, valid_to, is_current)
-WITH events AS (
+WITH events AS NOT MATERIALIZED (  -- all events with a userId: read where used, never stored
     SELECT CAST(user_id AS BIGINT) AS user_id, level, ts, session_id, item_in_session,
            first_name, last_name, gender
     FROM staging.staging_events
     WHERE user_id <> '' AND ts IS NOT NULL
 ),
-ordered AS (
-    SELECT user_id, level, ts, session_id, item_in_session,
-           lag(level) OVER (PARTITION BY user_id ORDER BY ts, session_id, item_in_session) AS previous_level,
-           row_number() OVER (PARTITION BY user_id ORDER BY ts, session_id, item_in_session) AS n
+per_user AS (
+    SELECT user_id,
+           MIN(ts) AS first_ts,
+           MIN(CASE WHEN level IS NOT NULL THEN ts END) AS first_level_ts,
+           MIN(level) AS lowest_level, MAX(level) AS highest_level,
+           MAX(CASE WHEN first_name IS NOT NULL OR last_name IS NOT NULL OR gender IS NOT NULL THEN ts END)
+               AS profile_ts
     FROM events
-    WHERE level IS NOT NULL
+    GROUP BY user_id
 ),
 starts AS (
-    SELECT user_id, level, ts FROM ordered WHERE n = 1 OR level <> previous_level
+    -- users who kept one level: one version, from their first event that says it
+    SELECT user_id, lowest_level AS level, first_level_ts AS ts
+    FROM per_user WHERE lowest_level = highest_level
     UNION ALL
     -- users whose events never say their level still get one version
-    SELECT user_id, NULL, MIN(ts) FROM events GROUP BY user_id HAVING COUNT(level) = 0
+    SELECT user_id, NULL, first_ts FROM per_user WHERE lowest_level IS NULL
+    UNION ALL
+    -- users who changed level: a version at their first event and at each change
+    SELECT user_id, level, ts
+    FROM (
+        SELECT e.user_id, e.level, e.ts,
+               lag(e.level) OVER (
+                   PARTITION BY e.user_id ORDER BY e.ts, e.session_id, e.item_in_session
+               ) AS previous_level
+        FROM events AS e
+        JOIN per_user AS u ON u.user_id = e.user_id AND u.lowest_level <> u.highest_level
+        WHERE e.level IS NOT NULL
+    ) AS ordered
+    WHERE previous_level IS NULL OR level <> previous_level
 ),
 versions AS (
     SELECT user_id, level, ts AS from_ts,
@@ -31,14 +52,17 @@ versions AS (
     FROM starts
 ),
 profiles AS (
+    -- the user's latest event with a name or gender: among those at the latest such ts, the
+    -- last by (session_id, item_in_session)
     SELECT user_id, first_name, last_name, gender
     FROM (
-        SELECT user_id, first_name, last_name, gender,
+        SELECT e.user_id, e.first_name, e.last_name, e.gender,
                row_number() OVER (
-                   PARTITION BY user_id ORDER BY ts DESC, session_id DESC, item_in_session DESC
+                   PARTITION BY e.user_id ORDER BY e.session_id DESC, e.item_in_session DESC
                ) AS pick
-        FROM events
-        WHERE first_name IS NOT NULL OR last_name IS NOT NULL OR gender IS NOT NULL
+        FROM events AS e
+        JOIN per_user AS u ON u.user_id = e.user_id AND u.profile_ts = e.ts
+        WHERE e.first_name IS NOT NULL OR e.last_name IS NOT NULL OR e.gender IS NOT NULL
     ) AS latest
     WHERE pick = 1
 )
