@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sparkify.load import run_etl
 from sparkify.warehouse.duckdb import DuckDBWarehouse
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+# NUL is left out: text holding it is rejected on purpose (no warehouse but DuckDB can store it).
+text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
 i64 = st.integers(-(2**63), 2**63 - 1)  # what JSON libraries (and orjson) can write
 
