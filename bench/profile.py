@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from sparkify.generate import generate
-from sparkify.load import batches
+from sparkify.sources import batches
 from sparkify.sources import discover
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
 from sparkify.staging import EVENTS, SONGS, line_records_sql, parse_sql, texts_cte
@@ -70,7 +70,7 @@ def profile_star(root: Path) -> None:
         wh.create_tables()
         load_id = wh.begin_load()
         for source, folder in ((SONGS, "song_data"), (EVENTS, "log_data")):
-            for batch in batches(discover(str(root / "input" / folder))):
+            for batch in batches(discover(str(root / "input" / folder)), 512 * 2**20):
                 wh.stage(source, batch, load_id)
         wh.con.execute("COMMIT")
         wh.close()

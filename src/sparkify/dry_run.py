@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from sparkify import repair
 from sparkify.config import mask_url, warehouse_scheme
 from sparkify.errors import SparkifyError
-from sparkify.load import batches
-from sparkify.sources import SourceFile, discover
+from sparkify.sources import BATCH_FILES, SourceFile, batches, discover
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
 from sparkify.staging import (
     EVENTS,
     SONGS,
     SOURCES,
     Source,
+    fast_insert_sql,
     insert_rejects_sql,
     insert_staged_sql,
     line_records_sql,
@@ -54,16 +54,18 @@ def _inputs(songs: str | None, logs: str | None) -> list[tuple[Source, str, list
     return inputs
 
 
-def _batch_notes(spec: str, files: list[SourceFile] | None) -> list[tuple[int | None, list[str] | None]]:
+def _batch_notes(spec: str, files: list[SourceFile] | None,
+                 batch_bytes: int) -> list[tuple[int | None, list[str] | None]]:
     """(batch number, its files) for listed inputs, else one placeholder batch."""
     if files is None:
         return [(None, None)]
-    return [(n, [f.uri for f in batch]) for n, batch in enumerate(batches(files), start=1)]
+    return [(n, [f.uri for f in batch]) for n, batch in enumerate(batches(files, batch_bytes), start=1)]
 
 
-def _files_comment(spec: str, number: int | None, uris: list[str] | None, limit: int = 5) -> str:
+def _files_comment(spec: str, number: int | None, uris: list[str] | None, batch_bytes: int, limit: int = 5) -> str:
     if uris is None:
-        return f"for each batch (≤ 512 MiB, ≤ 5000 objects) of the objects under {spec} not yet loaded"
+        return (f"for each batch (≤ {batch_bytes // 2**20} MiB, ≤ {BATCH_FILES} objects) of the objects under "
+                f"{spec} not yet loaded")
     shown = ", ".join(os.path.basename(u) for u in uris[:limit])
     more = f" … (+{len(uris) - limit} more)" if len(uris) > limit else ""
     return f"batch {number}: {len(uris)} file(s) of {spec}: {shown}{more}"
@@ -76,8 +78,10 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
                    ) -> list[Step]:
     """DuckDB and PostgreSQL: the same parse (in DuckDB), each backend's own DDL and models."""
     if dialect == "duckdb":
+        from sparkify.warehouse.duckdb import DuckDBWarehouse as Backend
         from sparkify.warehouse.duckdb import _staging_ddl
     else:
+        from sparkify.warehouse.postgres import PostgresWarehouse as Backend  # type: ignore[assignment]
         from sparkify.warehouse.postgres import _staging_ddl  # type: ignore[no-redef]
     when = "--full-refresh" if full_refresh else "only when the warehouse has no Sparkify tables yet"
     steps = [Step(s, f"create tables ({when})") for s in
@@ -87,11 +91,16 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
     steps += [Step(s) for s in split_statements(read_sql("models/song_matches", dialect))]
     steps.append(Step("BEGIN", "the load: one transaction"))
     for source, spec, files in inputs:
-        for number, uris in _batch_notes(spec, files):
-            note = _files_comment(spec, number, uris)
+        for number, uris in _batch_notes(spec, files, Backend.batch_bytes):
+            note = _files_comment(spec, number, uris, Backend.batch_bytes)
             listed = "?" if uris is None else "[" + ", ".join(f"'{u}'" for u in uris) + "]"
             steps.append(Step(f"DELETE FROM staging.{source.table} WHERE source_file IN (SELECT unnest(:files))",
                               f"{note}; :files = its paths; only for files loaded before (changed files)"))
+            if source is EVENTS and dialect == "duckdb":
+                fast = fast_insert_sql(source, 1).replace("SELECT ? AS file", "SELECT :file AS file", 1)
+                steps.append(Step(fast.replace("read_json(?,", "read_json(:file,", 1).replace("SELECT ?,", "SELECT :load_id,", 1),
+                                  "first try, per file (UNION ALL): DuckDB's own JSON reader; a file that gives "
+                                  "fewer rows than it has lines loses them and goes the careful way below"))
             if source is EVENTS:  # newline-delimited: split and parsed by DuckDB itself
                 parsed = parse_sql(source, line_records_sql(), texts_cte(listed))
             else:  # song files: split into records in Python (sparkify.records), parsed by the same SQL
@@ -117,7 +126,9 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
     for model in MODELS:
         if model in ("songs", "artists") and not songs_changed:
             continue
-        steps += [Step(s, f"model {model}") for s in split_statements(read_sql(f"models/{model}", dialect))]
+        for s in split_statements(read_sql(f"models/{model}", dialect)):
+            prune = dialect == "duckdb" and s.startswith("DELETE FROM analytics.songplays")
+            steps.append(Step(s, f"model {model}" + (": only when the load replaced an event file" if prune else "")))
         if model == "songplays" and songs_changed:
             steps += [Step(s, "songs changed and songplays existed before: re-match them")
                       for s in split_statements(read_sql("models/songplays_rematch", dialect))]
@@ -153,11 +164,11 @@ def _redshift_plan(url: str, inputs: list[tuple[Source, str, list[SourceFile] | 
     begin = rs.begin_statements()
     steps += [Step(s, "the load: one transaction; one `sparkify etl` at a time") for s in begin]
     for source, spec, files in inputs:
-        for number, uris in _batch_notes(spec, files):
+        for number, uris in _batch_notes(spec, files, rs.RedshiftWarehouse.batch_bytes):
             batch_uri = rs.manifest_uri(staging, ":load_id", source, number or 1)
             listed = "the batch's objects" if uris is None else ", ".join(uris)
             steps.append(Step(f"-- PUT {batch_uri}: COPY manifest of {listed}",
-                              _files_comment(spec, number, uris) + " (S3, not SQL)"))
+                              _files_comment(spec, number, uris, rs.RedshiftWarehouse.batch_bytes) + " (S3, not SQL)"))
             for statement in rs.stage_statements(
                 source, ":load_id", batch_uri, iam_role=target.iam_role, region_name=target.region,
                 jsonpaths=rs.jsonpaths_uri(staging, source), max_errors=max_errors,

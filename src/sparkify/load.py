@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-
 
 from sparkify.errors import SparkifyError
 from sparkify.parse import file_checksums
 from sparkify.repair import repair_new_text
 from sparkify.s3 import S3Options, is_s3
-from sparkify.sources import SourceFile, discover, materialize
+from sparkify.sources import SourceFile, batches, discover, materialize
 from sparkify.staging import EVENTS, SONGS, Source
 from sparkify.warehouse.base import StageResult, Warehouse
-
-#: A staging batch is at most this many bytes or files: big enough to keep DuckDB busy on
-#: every core, small enough that memory stays flat whatever the size of the input.
-BATCH_BYTES = 512 * 1024 * 1024
-BATCH_FILES = 5000
 
 
 class Progress(Protocol):
@@ -76,19 +69,6 @@ class LoadSummary:
         return sum(s.result.rejected for s in self.sources)
 
 
-def batches(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
-    batch: list[SourceFile] = []
-    size = 0
-    for f in files:
-        if batch and (size + f.size > BATCH_BYTES or len(batch) >= BATCH_FILES):
-            yield batch
-            batch, size = [], 0
-        batch.append(f)
-        size += f.size
-    if batch:
-        yield batch
-
-
 def run_etl(
     warehouse: Warehouse,
     songs: str | None,
@@ -122,7 +102,7 @@ def run_etl(
         for (source, files), summary in zip(todo, summaries):
             summary.files_loaded = len(files)
             progress.start(f"staging {source.name}", sum(f.size for f in files))
-            for batch in batches(files):
+            for batch in batches(files, warehouse.batch_bytes):
                 # S3 objects are fetched per batch, then deleted (unless the warehouse reads S3 itself).
                 with materialize(batch, s3, fetch=not warehouse.copies_from_s3) as local:
                     result = warehouse.stage(source, local, load_id)

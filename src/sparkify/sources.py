@@ -79,3 +79,21 @@ def materialize(files: Sequence[SourceFile], s3: s3io.S3Options | None = None,
             objects.append(s3io.S3Object(bucket, key, f.size, f.version))
         local = dict(zip((f.uri for f in remote), s3io.download(objects, folder, options)))
         yield [replace(f, local=local[f.uri]) if f.uri in local else f for f in files]
+
+
+#: A staging batch holds at most this many files (and at most the warehouse's batch_bytes).
+BATCH_FILES = 5000
+
+
+def batches(files: Sequence[SourceFile], max_bytes: int) -> Iterator[list[SourceFile]]:
+    """`files` in order, cut into batches of at most `max_bytes` (a bigger file alone) and BATCH_FILES."""
+    batch: list[SourceFile] = []
+    size = 0
+    for f in files:
+        if batch and (size + f.size > max_bytes or len(batch) >= BATCH_FILES):
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield batch

@@ -56,6 +56,9 @@ class Warehouse(ABC):
     placeholder: str = "?"
     #: True where the warehouse reads s3:// inputs itself (Redshift's COPY): nothing is downloaded.
     copies_from_s3: bool = False
+    #: Input bytes staged per batch (at most): big enough to keep every core busy, small enough
+    #: that memory (and the temp space of S3 downloads) stays flat whatever the size of the input.
+    batch_bytes: int = 512 * 2**20
 
     @abstractmethod
     def tables_exist(self) -> bool: ...
