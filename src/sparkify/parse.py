@@ -8,6 +8,7 @@ object, several, or an array) and files that are not valid UTF-8 are split in Py
 from __future__ import annotations
 
 import glob
+import mmap
 import os
 import shutil
 import tempfile
@@ -115,6 +116,22 @@ def file_facts(path: str) -> FileFacts:
     except OSError as exc:
         raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
     return FileFacts(lines + (last != b"\n"), f"crc32:{crc:08x}")
+
+
+def has_long_line(path: str) -> bool:
+    """True when some aligned 8 MiB stretch of the file holds no newline: a line of 8 MiB or more
+    (every line of 16 MiB or more is caught). DuckDB's JSON reader stops the whole read at a line
+    over 32 MiB instead of skipping it, so such files are parsed the careful way. Only the first
+    newline of each stretch is looked for, through mmap: a few pages per 8 MiB."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < _CHUNK:
+                return False
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return any(view.find(b"\n", start, start + _CHUNK) < 0 for start in range(0, size - _CHUNK + 1, _CHUNK))
+    except OSError as exc:
+        raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
 
 
 def file_facts_of(files: Sequence[SourceFile]) -> dict[str, FileFacts]:

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from sparkify.errors import SparkifyError
-from sparkify.parse import PARSED, FileFacts, PrivateParser, file_facts_of, parse_files
+from sparkify.parse import PARSED, FileFacts, PrivateParser, file_facts_of, has_long_line, parse_files
 from sparkify.sources import SourceFile, batches
 from sparkify.sqlfiles import MODELS, read_sql, split_statements
 from sparkify.staging import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
@@ -141,7 +141,8 @@ class DuckDBWarehouse(Warehouse):
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
             if source.name == "events" and self.fast_events:
-                fast = [f for f in files if not glob.has_magic(f.local_path)]  # read_json would glob
+                # read_json would glob a name like "a[1].json", and stops at a line over 32 MiB
+                fast = [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
                 inserted = self._insert_fast(source, fast, load_id)
                 facts = reading.result()
                 staged = self._keep_whole_files(source, fast, facts, load_id, inserted)
