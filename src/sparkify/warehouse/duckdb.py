@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import os
@@ -169,7 +170,8 @@ class DuckDBWarehouse(Warehouse):
         try:
             return self.con.execute(fast_insert_sql(source, len(files)), params).fetchall()[0][0]
         finally:
-            self.con.execute("RESET preserve_insertion_order")
+            with contextlib.suppress(duckdb.Error):  # never hide why the INSERT failed
+                self.con.execute("RESET preserve_insertion_order")
 
     def _keep_whole_files(self, source: Source, files: Sequence[SourceFile], facts: dict[str, FileFacts],
                           load_id: int, inserted: int) -> set[str]:
