@@ -18,7 +18,7 @@ from sparkify import repair
 from sparkify.config import mask_url, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.sources import BATCH_FILES, SourceFile, batches, discover
-from sparkify.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
 from sparkify.staging import (
     EVENTS,
     SONGS,
@@ -97,8 +97,7 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
             steps.append(Step(f"DELETE FROM staging.{source.table} WHERE source_file IN (SELECT unnest(:files))",
                               f"{note}; :files = its paths; only for files loaded before (changed files)"))
             if source is EVENTS and dialect == "duckdb":
-                fast = fast_insert_sql(source, 1).replace("SELECT ? AS file", "SELECT :file AS file", 1)
-                steps.append(Step(fast.replace("read_json(?,", "read_json(:file,", 1).replace("SELECT ?,", "SELECT :load_id,", 1),
+                steps.append(Step(fast_insert_sql(source, 1, load_id=":load_id", file=":file", path=":file"),
                                   "first try, per file (UNION ALL): DuckDB's own JSON reader; a file that gives "
                                   "fewer rows than it has lines loses them and goes the careful way below"))
             if source is EVENTS:  # newline-delimited: split and parsed by DuckDB itself
@@ -127,7 +126,7 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
         if model in ("songs", "artists") and not songs_changed:
             continue
         for s in split_statements(read_sql(f"models/{model}", dialect)):
-            prune = dialect == "duckdb" and s.startswith("DELETE FROM analytics.songplays")
+            prune = dialect == "duckdb" and is_play_prune(s)
             steps.append(Step(s, f"model {model}" + (": only when the load replaced an event file" if prune else "")))
         if model == "songplays" and songs_changed:
             steps += [Step(s, "songs changed and songplays existed before: re-match them")

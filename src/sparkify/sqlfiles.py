@@ -8,6 +8,12 @@ from importlib import resources
 MODELS = ("songs", "artists", "users", "songplays", "time")
 
 
+def is_play_prune(statement: str) -> bool:
+    """songplays.sql's first statement: plays whose event is no longer staged go away. DuckDB runs
+    it only when a load replaced an event file; nothing else can take a play's event away."""
+    return statement.startswith("DELETE FROM analytics.songplays")
+
+
 def read_sql(name: str, dialect: str) -> str:
     """The text of `name`.sql for `dialect` (e.g. `duckdb/create_tables`, `models/users`)."""
     root = resources.files("sparkify") / "sql"

@@ -242,16 +242,16 @@ def texts_cte(files_param: str) -> str:
     return f"texts AS MATERIALIZED (SELECT filename, try(decode(content)) AS text FROM read_blob({files_param}))"
 
 
-def fast_insert_sql(source: Source, files: int) -> str:
+def fast_insert_sql(source: Source, files: int, *, load_id: str = "?", file: str = "?", path: str = "?") -> str:
     """INSERT into the source's staging table of every record that surely passes, read by
     DuckDB's own newline-delimited JSON reader (parallel, several times faster than parse_sql).
 
-    Parameters: the load_id, then each file's URI and local path. Only for newline-delimited files,
-    and only as a first try: a line the
-    reader cannot read becomes an all-NULL row, and a record not sure to pass is left out, so the
-    caller compares the rows inserted per file with the file's lines and gives any file that
-    falls short to the careful path (parse_sql), which says why a record is rejected.
-    row_number() numbers the lines: the reader yields them in order, one row per non-blank line.
+    With the default placeholders, the parameters are the load_id, then each file's URI and local
+    path. Only for newline-delimited files, and only as a first try: a line the reader cannot read
+    becomes an all-NULL row, and a record not sure to pass is left out, so the caller compares the
+    rows inserted per file with the file's lines and gives any file that falls short to the
+    careful path (parse_sql), which says why a record is rejected. row_number() numbers the
+    lines: the reader yields them in order, one row per non-blank line.
     """
     fields = source.fields
     value = {"integer": "TRY_CAST({} AS BIGINT)", "double": "TRY_CAST({} AS DOUBLE)"}
@@ -267,7 +267,7 @@ def fast_insert_sql(source: Source, files: int) -> str:
 
     types = ", ".join(f"'{f.key}': 'VARCHAR'" for f in fields)
     reads = "\n    UNION ALL ".join(
-        f"SELECT ? AS file, row_number() OVER () AS line, * FROM read_json(?, format='newline_delimited', "
+        f"SELECT {file} AS file, row_number() OVER () AS line, * FROM read_json({path}, format='newline_delimited', "
         f"columns={{{types}}}, ignore_errors=true)"
         for _ in range(files)
     )
@@ -280,7 +280,7 @@ def fast_insert_sql(source: Source, files: int) -> str:
     # string cost a third of eleven per-value checks).
     joined = f"concat_ws(chr(1), '', {', '.join(column(f) for f in texts)})"
     return f"""INSERT INTO staging.{source.table} (load_id, source_file, source_line, {names})
-SELECT ?, file, line, {values}
+SELECT {load_id}, file, line, {values}
 FROM (
     {reads}
 ) AS r

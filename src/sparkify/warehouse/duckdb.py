@@ -19,7 +19,7 @@ import duckdb
 from sparkify.errors import SparkifyError
 from sparkify.parse import PARSED, FileFacts, PrivateParser, file_facts_of, has_long_line, parse_files
 from sparkify.sources import SourceFile, batches
-from sparkify.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
 from sparkify.staging import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
@@ -46,7 +46,7 @@ def _is_lock_error(exc: Exception) -> bool:
 
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
-    #: Try DuckDB's own JSON reader first for event logs (see _stage_fast); off only in tests
+    #: Try DuckDB's own JSON reader first for event logs (see _insert_fast); off only in tests
     #: that compare it with the careful path.
     fast_events = True
     #: The fast path streams a batch (no file is held in memory), and bigger batches mean fewer,
@@ -137,20 +137,17 @@ class DuckDBWarehouse(Warehouse):
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
             self._replaced_events = self._replaced_events or source.name == "events"
-        result = StageResult()
-        careful = list(files)
+        fast: list[SourceFile] = []
+        if source.name == "events" and self.fast_events:
+            # read_json would glob a name like "a[1].json", and stops at a line over 32 MiB
+            fast = [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
-            if source.name == "events" and self.fast_events:
-                # read_json would glob a name like "a[1].json", and stops at a line over 32 MiB
-                fast = [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
-                inserted = self._insert_fast(source, fast, load_id)
-                facts = reading.result()
-                staged = self._keep_whole_files(source, fast, facts, load_id, inserted)
-                result.files += [FileCounts(f, facts[f.uri].lines, facts[f.uri].lines, 0)
-                                 for f in fast if f.uri in staged]
-                careful = [f for f in files if f.uri not in staged]
+            inserted = self._insert_fast(source, fast, load_id)
             facts = reading.result()
+        staged = self._keep_whole_files(source, fast, facts, load_id, inserted)
+        result = StageResult([FileCounts(f, facts[f.uri].lines, facts[f.uri].lines, 0) for f in fast if f.uri in staged])
+        careful = [f for f in files if f.uri not in staged]
         if careful:
             result.files += self._stage_carefully(source, careful, load_id)
         self._record_files(source, result, load_id, {uri: fact.checksum for uri, fact in facts.items()})
@@ -181,7 +178,7 @@ class DuckDBWarehouse(Warehouse):
         not read, a value not sure to pass) loses its rows here and is left to the careful path,
         which finds and records why."""
         uris = [f.uri for f in files]
-        if inserted == sum(facts[uri].lines for uri in uris):
+        if inserted == sum(facts[uri].lines for uri in uris):  # also when there were none
             return set(uris)
         table = f"staging.{source.table}"
         rows = dict(self.con.execute(
@@ -301,7 +298,7 @@ class DuckDBWarehouse(Warehouse):
             if model in ("songs", "artists") and not songs_changed:
                 continue
             for statement in split_statements(read_sql(f"models/{model}", self.dialect)):
-                if statement.startswith("DELETE FROM analytics.songplays") and not (had_plays and replaced):
+                if is_play_prune(statement) and not (had_plays and replaced):
                     continue  # the prune: no play lost its event
                 self.con.execute(statement)
             if model == "songplays" and songs_changed and had_plays:  # new plays were matched on insert
