@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 
 from sparkify.generate import generate
-from sparkify.sources import batches
-from sparkify.sources import discover
-from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import EVENTS, SONGS, line_records_sql, parse_sql, texts_cte
+from sparkify.inputs.sources import batches
+from sparkify.inputs.sources import discover
+from sparkify.warehouse.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.staging.tables import EVENTS, SONGS, line_records_sql, parse_sql, texts_cte
 from sparkify.warehouse import connect
 
 

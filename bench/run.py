@@ -33,14 +33,14 @@ SONGS = 15_000  # the Udacity copy of the Million Song subset: ~15 k one-object 
 
 
 def etl_child(songs: str, logs: str, warehouse: str, checks: bool, memory_limit: str) -> dict[str, Any]:
-    """Run sparkify.load.run_etl with timers around stage() and build_star(); return the timings.
+    """Run sparkify.pipeline.load.run_etl with timers around stage() and build_star(); return the timings.
 
     `memory_limit` (e.g. "3GB"; "" for DuckDB's default of 80 % of RAM) is an experiment knob:
     it is set on the warehouse connection before the load, as a library fix would.
     """
     import duckdb
 
-    from sparkify.load import run_etl
+    from sparkify.pipeline.load import run_etl
     from sparkify.warehouse import connect
 
     timings: dict[str, float] = defaultdict(float)
@@ -82,7 +82,7 @@ def etl_child(songs: str, logs: str, warehouse: str, checks: bool, memory_limit:
     timings["etl_cpu"] = cpu() - c
     if checks:
         try:
-            from sparkify.checks import load_checks, run_checks
+            from sparkify.answers.checks import load_checks, run_checks
 
             t = time.perf_counter()
             run_checks(wh, load_checks(wh.dialect, [], builtin=True))

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sparkify.checks import Check, load_checks, parse_checks, parse_expect
+from sparkify.answers.checks import Check, load_checks, parse_checks, parse_expect
 from sparkify.errors import SparkifyError
 from tests.conftest import run_cli, run_sparkify
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from sparkify.cluster import cluster_down, cluster_status, cluster_up, generate_password, role_policy
+from sparkify.aws.cluster import cluster_down, cluster_status, cluster_up, generate_password, role_policy
 from sparkify.errors import SparkifyError
 from sparkify.settings import load_settings
 from tests.conftest import run_cli, run_sparkify

@@ -8,8 +8,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from sparkify.dry_run import plan
-from sparkify.sqlfiles import read_sql, split_statements
+from sparkify.pipeline.dry_run import plan
+from sparkify.warehouse.sqlfiles import read_sql, split_statements
 from tests.conftest import run_cli, run_sparkify
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-s3-read"

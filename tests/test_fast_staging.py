@@ -9,8 +9,8 @@ import duckdb
 import orjson
 import pytest
 
-from sparkify.load import run_etl
-from sparkify.parse import file_facts, has_long_line
+from sparkify.pipeline.load import run_etl
+from sparkify.staging.parse import file_facts, has_long_line
 from sparkify.warehouse.duckdb import DuckDBWarehouse
 
 EVENT = {

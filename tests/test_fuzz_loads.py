@@ -10,7 +10,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify.load import run_etl
+from sparkify.pipeline.load import run_etl
 from sparkify.warehouse.duckdb import DuckDBWarehouse
 
 # NUL is left out: text holding it is rejected on purpose (no warehouse but DuckDB can store it).

@@ -8,9 +8,9 @@ import duckdb
 import orjson
 import pytest
 
-from sparkify.parse import PARSED, parse_files
-from sparkify.sources import discover
-from sparkify.staging import EVENTS, SONGS, Source
+from sparkify.staging.parse import PARSED, parse_files
+from sparkify.inputs.sources import discover
+from sparkify.staging.tables import EVENTS, SONGS, Source
 
 GOOD_EVENT = {
     "artist": "Elena", "auth": "Logged In", "firstName": "Lily", "gender": "F", "itemInSession": 5,

@@ -14,11 +14,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from sparkify import repair
+from sparkify.warehouse import repair
 from sparkify.errors import SparkifyError
-from sparkify.sources import SourceFile
-from sparkify.sqlfiles import read_sql
-from sparkify.staging import EVENTS, SONGS, SOURCES
+from sparkify.inputs.sources import SourceFile
+from sparkify.warehouse.sqlfiles import read_sql
+from sparkify.staging.tables import EVENTS, SONGS, SOURCES
 from sparkify.warehouse import redshift as rs
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult
 

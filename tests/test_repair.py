@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparkify.repair import fix
+from sparkify.warehouse.repair import fix
 
 
 @pytest.mark.parametrize(

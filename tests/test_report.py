@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify.report import QUERIES
+from sparkify.answers.report import QUERIES
 from tests.conftest import run_cli, run_sparkify
 
 
@@ -182,8 +182,8 @@ def test_report_and_check_sql_keeps_to_portable_sql(folder: str) -> None:
 
 
 def _all_queries() -> list[tuple[str, str]]:
-    from sparkify.checks import load_checks
-    from sparkify.report import questions
+    from sparkify.answers.checks import load_checks
+    from sparkify.answers.report import questions
 
     return ([(f"report/{q.name}", q.sql) for q in questions("redshift")]
             + [(f"check {c.name}", c.sql) for c in load_checks("redshift")])

@@ -20,7 +20,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from sparkify import s3 as s3io
+from sparkify.inputs import s3 as s3io
 from tests.conftest import run_cli
 from tests.pg import fresh_database
 from tests.test_contract import TABLES, assert_same, dump
@@ -306,7 +306,7 @@ def test_glob_patterns(pattern: str, key: str, matches: bool) -> None:
 
 
 def test_objects_are_fetched_per_batch_and_deleted_after(bucket: str, endpoint: str) -> None:
-    from sparkify.sources import discover, materialize
+    from sparkify.inputs.sources import discover, materialize
 
     options = s3io.S3Options(endpoint_url=endpoint)
     files = discover(f"s3://{bucket}/song_data/A/A", "--songs", options)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkify.sources import SourceFile
-from sparkify.staging import Source
+from sparkify.inputs.sources import SourceFile
+from sparkify.staging.tables import Source
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 STAGING_TABLES = ("staging_events", "staging_songs", "load_errors", "loaded_files", "loads")

@@ -17,10 +17,10 @@ from typing import Any
 import duckdb
 
 from sparkify.errors import SparkifyError
-from sparkify.parse import PARSED, FileFacts, PrivateParser, file_facts_of, has_long_line, parse_files
-from sparkify.sources import SourceFile, batches
-from sparkify.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
-from sparkify.staging import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
+from sparkify.staging.parse import PARSED, FileFacts, PrivateParser, file_facts_of, has_long_line, parse_files
+from sparkify.inputs.sources import SourceFile, batches
+from sparkify.warehouse.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
+from sparkify.staging.tables import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"

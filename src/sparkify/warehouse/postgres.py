@@ -1,6 +1,6 @@
 """The PostgreSQL warehouse: DuckDB parses the JSON, PostgreSQL stores and models it.
 
-Parsing goes through sparkify.parse (an in-memory DuckDB), so both backends accept and reject
+Parsing goes through sparkify.staging.parse (an in-memory DuckDB), so both backends accept and reject
 exactly the same records. Parsed rows travel to PostgreSQL as CSV through `COPY … FROM STDIN`
 in 1 MiB chunks; the star schema is then built by SQL inside PostgreSQL, in the load's single
 transaction.
@@ -22,10 +22,10 @@ from psycopg import sql as pgsql
 
 from sparkify.config import mask_url
 from sparkify.errors import SparkifyError
-from sparkify.parse import PARSED, PrivateParser, file_checksums, parse_files
-from sparkify.sources import SourceFile
-from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import SOURCES, Source
+from sparkify.staging.parse import PARSED, PrivateParser, file_checksums, parse_files
+from sparkify.inputs.sources import SourceFile
+from sparkify.warehouse.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 #: Our own sessions see the star schema unqualified, as DuckDB users do.

@@ -26,9 +26,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sparkify.config import mask_url
 from sparkify.errors import SparkifyError
-from sparkify.sources import SourceFile
-from sparkify.sqlfiles import MODELS, read_sql, split_statements
-from sparkify.staging import SOURCES, Source
+from sparkify.inputs.sources import SourceFile
+from sparkify.warehouse.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
 DIALECT = "redshift"

@@ -11,9 +11,9 @@ import decimal
 from pathlib import Path
 from typing import Any
 
-from sparkify import svg_charts as svg
-from sparkify.report import Question, match_rate_sentence
-from sparkify.svg_charts import esc
+from sparkify.answers import svg_charts as svg
+from sparkify.answers.report import Question, match_rate_sentence
+from sparkify.answers.svg_charts import esc
 from sparkify.warehouse.base import QueryResult
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkify.errors import SparkifyError
-from sparkify.output import as_csv, as_json
-from sparkify.sqlfiles import read_sql
+from sparkify.answers.output import as_csv, as_json
+from sparkify.warehouse.sqlfiles import read_sql
 from sparkify.warehouse.base import QueryResult, Warehouse
 
 #: The questions, in the order the report answers them.

@@ -49,7 +49,7 @@ _ALNUM = _LETTERS + "0123456789"
 
 
 class Progress(Protocol):
-    """Same shape as sparkify.load.Progress, counted in items (files, events or days), not bytes."""
+    """Same shape as sparkify.pipeline.load.Progress, counted in items (files, events or days), not bytes."""
 
     def start(self, description: str, total: int) -> None: ...
     def advance(self, n: int) -> None: ...

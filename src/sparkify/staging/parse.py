@@ -2,7 +2,7 @@
 
 DuckDB splits and parses newline-delimited files itself (fast, multi-core). Song files (one
 object, several, or an array) and files that are not valid UTF-8 are split in Python instead
-(sparkify.records), then parsed by the same SQL, so every path accepts and rejects the same.
+(sparkify.staging.records), then parsed by the same SQL, so every path accepts and rejects the same.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from sparkify import records
+from sparkify.staging import records
 from sparkify.errors import SparkifyError
-from sparkify.sources import SourceFile
-from sparkify.staging import NOT_UTF8, Source, line_records_sql, parse_sql, texts_cte
+from sparkify.inputs.sources import SourceFile
+from sparkify.staging.tables import NOT_UTF8, Source, line_records_sql, parse_sql, texts_cte
 
 PARSED = "_parsed"
 

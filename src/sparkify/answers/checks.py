@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkify.errors import SparkifyError
-from sparkify.sqlfiles import read_sql
+from sparkify.warehouse.sqlfiles import read_sql
 from sparkify.warehouse.base import QueryResult, Warehouse
 
 BUILTIN = "checks/builtin"
@@ -136,7 +136,7 @@ def run_checks(wh: Warehouse, checks: Iterable[Check]) -> list[CheckResult]:
 
 
 def as_result(results: Sequence[CheckResult]) -> QueryResult:
-    """Results as a table for sparkify.output.show: check, result, expected, status, description."""
+    """Results as a table for sparkify.answers.output.show: check, result, expected, status, description."""
     return QueryResult(
         ["check", "result", "expected", "status", "description"],
         [

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sparkify import s3 as s3io
+from sparkify.inputs import s3 as s3io
 from sparkify.errors import SparkifyError
 
 

@@ -1,5 +1,5 @@
 """The `sparkify cluster up|status|down` and `sparkify config` commands, and the settings/dry-run
-glue `sparkify etl` uses. Thin: the work is in sparkify.cluster, sparkify.settings, sparkify.dry_run.
+glue `sparkify etl` uses. Thin: the work is in sparkify.aws.cluster, sparkify.settings, sparkify.pipeline.dry_run.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def etl_settings(
 
 
 def print_dry_run(warehouse: str, songs: str | None, logs: str | None, max_errors: int, full_refresh: bool) -> None:
-    from sparkify.dry_run import plan, render
+    from sparkify.pipeline.dry_run import plan, render
 
     click.echo(render(plan(warehouse, songs, logs, max_errors=max_errors, full_refresh=full_refresh), warehouse))
 
@@ -150,7 +150,7 @@ def _shape_options(function: Any) -> Any:
 
 
 def _session(settings: Settings) -> Any:
-    from sparkify.cluster import boto_session
+    from sparkify.aws.cluster import boto_session
 
     try:
         return boto_session(settings)
@@ -200,7 +200,7 @@ def cluster_up_command(config: str | None, cluster_id: str | None, region: str |
 
     Example: sparkify cluster up --cidr 203.0.113.7/32 --source-bucket udacity-dend --yes
     """
-    from sparkify.cluster import cluster_status, cluster_up, validate_cidr
+    from sparkify.aws.cluster import cluster_status, cluster_up, validate_cidr
 
     settings = _settings(config, cluster_id=cluster_id, region=region, cidr=cidr,
                          source_buckets=list(source_buckets) or None, node_type=node_type, nodes=nodes,
@@ -243,7 +243,7 @@ def cluster_status_command(config: str | None, cluster_id: str | None, region: s
 
     Example: sparkify cluster status
     """
-    from sparkify.cluster import cluster_status
+    from sparkify.aws.cluster import cluster_status
 
     settings = _settings(config, cluster_id=cluster_id, region=region)
     info = cluster_status(_session(settings), settings)
@@ -267,7 +267,7 @@ def cluster_down_command(config: str | None, cluster_id: str | None, region: str
 
     Example: sparkify cluster down --yes
     """
-    from sparkify.cluster import cluster_down, find_resources
+    from sparkify.aws.cluster import cluster_down, find_resources
 
     settings = _settings(config, cluster_id=cluster_id, region=region)
     session = _session(settings)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sparkify.errors import SparkifyError
-from sparkify.parse import file_checksums
-from sparkify.repair import repair_new_text
-from sparkify.s3 import S3Options, is_s3
-from sparkify.sources import SourceFile, batches, discover, materialize
-from sparkify.staging import EVENTS, SONGS, Source
+from sparkify.staging.parse import file_checksums
+from sparkify.warehouse.repair import repair_new_text
+from sparkify.inputs.s3 import S3Options, is_s3
+from sparkify.inputs.sources import SourceFile, batches, discover, materialize
+from sparkify.staging.tables import EVENTS, SONGS, Source
 from sparkify.warehouse.base import StageResult, Warehouse
 
 

@@ -1,4 +1,4 @@
-"""The `sparkify` command: a thin layer over the library (sparkify.load, sparkify.warehouse)."""
+"""The `sparkify` command: a thin layer over the library (sparkify.pipeline.load, sparkify.warehouse)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from sparkify import __version__
-from sparkify.cli_redshift import (
+from sparkify.cli.redshift import (
     cluster_group,
     config_command,
     config_option,
@@ -23,10 +23,10 @@ from sparkify.cli_redshift import (
 )
 from sparkify.config import WAREHOUSE_ENV, mask_url, resolve_warehouse
 from sparkify.errors import SparkifyError
-from sparkify.history import DEFAULT_ERRORS, load_history, recent_errors
-from sparkify.load import LoadSummary, run_etl
-from sparkify.output import FORMATS, as_csv, show
-from sparkify.s3 import S3Options
+from sparkify.pipeline.history import DEFAULT_ERRORS, load_history, recent_errors
+from sparkify.pipeline.load import LoadSummary, run_etl
+from sparkify.answers.output import FORMATS, as_csv, show
+from sparkify.inputs.s3 import S3Options
 from sparkify.warehouse import Warehouse, connect
 from sparkify.warehouse.base import STAR_TABLES, QueryResult
 
@@ -267,7 +267,7 @@ def _check_warehouse(wh: Warehouse, checks_files: Sequence[str], fmt: str, quiet
 
     quiet: print only the failures. brief (after `etl`): a one-line summary unless something failed.
     """
-    from sparkify.checks import as_result, load_checks, run_checks
+    from sparkify.answers.checks import as_result, load_checks, run_checks
 
     results = run_checks(wh, load_checks(wh.dialect, checks_files, builtin=builtin))
     failed = [r for r in results if not r.passed]
@@ -305,7 +305,7 @@ def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool
 
 
 def _report_params(limit: int, churn_days: int) -> Any:
-    from sparkify.report import Params
+    from sparkify.answers.report import Params
 
     return Params(limit=limit, churn_days=churn_days)
 
@@ -343,14 +343,14 @@ def report(warehouse: str | None, fmt: str, out_dir: str | None, html_path: str 
       sparkify report --format csv --out report/
       sparkify report --html report.html
     """
-    from sparkify import report as rep
+    from sparkify.answers import report as rep
 
     if fmt != "table" and not out_dir:
         raise click.UsageError(f"--format {fmt} writes one file per question: give --out DIR")
     with _open(warehouse, read_only=True) as wh:
         answers = rep.run(wh, _report_params(limit, churn_days))
     if html_path:
-        from sparkify.html_report import write_html
+        from sparkify.answers.html_report import write_html
 
         write_html(answers, html_path)
         err.print(f"Wrote {html_path}", highlight=False)
@@ -368,7 +368,7 @@ def report(warehouse: str | None, fmt: str, out_dir: str | None, html_path: str 
 @cli.command()
 def queries() -> None:
     """List the named report queries (run one with `sparkify query NAME`)."""
-    from sparkify.report import questions
+    from sparkify.answers.report import questions
 
     show(QueryResult(["name", "title", "description"],
                      [(q.name, q.title, q.description) for q in questions("duckdb")]), "table", out)
@@ -384,7 +384,7 @@ def query(name: str, warehouse: str | None, fmt: str, limit: int, churn_days: in
 
     Example: sparkify query top_locations --limit 5 --format csv
     """
-    from sparkify import report as rep
+    from sparkify.answers import report as rep
 
     rep.question(name, "duckdb")  # an unknown name fails before the warehouse is opened
     with _open(warehouse, read_only=True) as wh:

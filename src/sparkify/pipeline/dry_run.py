@@ -14,12 +14,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sparkify import repair
+from sparkify.warehouse import repair
 from sparkify.config import mask_url, warehouse_scheme
 from sparkify.errors import SparkifyError
-from sparkify.sources import BATCH_FILES, SourceFile, batches, discover
-from sparkify.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
-from sparkify.staging import (
+from sparkify.inputs.sources import BATCH_FILES, SourceFile, batches, discover
+from sparkify.warehouse.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
+from sparkify.staging.tables import (
     EVENTS,
     SONGS,
     SOURCES,
@@ -102,7 +102,7 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
                                   "fewer rows than it has lines loses them and goes the careful way below"))
             if source is EVENTS:  # newline-delimited: split and parsed by DuckDB itself
                 parsed = parse_sql(source, line_records_sql(), texts_cte(listed))
-            else:  # song files: split into records in Python (sparkify.records), parsed by the same SQL
+            else:  # song files: split into records in Python (sparkify.staging.records), parsed by the same SQL
                 parsed = parse_sql(source, "SELECT file, line, raw, reason FROM read_json(:records_of_batch, "
                                    "format='newline_delimited')")
             if dialect == "duckdb":

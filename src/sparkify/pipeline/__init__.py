@@ -1,0 +1,1 @@
+"""One load from end to end (inputs → staging → star schema), its dry run, and load history."""

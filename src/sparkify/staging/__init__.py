@@ -1,0 +1,1 @@
+"""Staging: splitting inputs into records, typing them, and keeping every rejected line."""
