@@ -171,7 +171,7 @@ def test_mangled_text_is_repaired_in_the_star_schema_only(sample_warehouse: str)
     with duckdb.connect(sample_warehouse, read_only=True) as con:
         raw_events = con.execute(
             "SELECT count(*) FROM staging.staging_events WHERE artist LIKE '%Ã%' OR song LIKE '%Ã%'").fetchall()[0][0]
-        fixed = dict(con.execute("SELECT raw, fixed FROM staging.text_repairs").fetchall())
+        fixed = dict(con.execute("SELECT raw_text, fixed FROM staging.text_repairs").fetchall())
         apostrophes = con.execute(
             "SELECT count(*) FROM staging.staging_events WHERE song LIKE '%' || chr(25) || '%'").fetchall()[0][0]
     assert raw_events == 326

@@ -78,7 +78,7 @@ def load(path: Path, logs: Path, fast: bool) -> dict[str, list]:
         return {
             "staged": con.execute("SELECT * EXCLUDE (load_id) FROM staging.staging_events "
                                   "ORDER BY source_file, source_line").fetchall(),
-            "rejected": con.execute('SELECT file, line, "column", reason, raw FROM staging.load_errors '
+            "rejected": con.execute('SELECT file, line, "column", reason, raw_text FROM staging.load_errors '
                                     "ORDER BY file, line").fetchall(),
             "manifest": con.execute("SELECT path, records, rows, rejected, checksum FROM staging.loaded_files "
                                     "ORDER BY path").fetchall(),

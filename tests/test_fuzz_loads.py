@@ -97,7 +97,7 @@ def test_raw_text_of_rejects_survives_round_trip(tmp_path: Path) -> None:
     (logs / "odd.json").write_text("\n".join(odd), encoding="utf-8")
     with DuckDBWarehouse(str(tmp_path / "w.duckdb")) as wh:
         run_etl(wh, None, str(logs), max_errors=10)
-        raws = [r[0] for r in wh.query("SELECT raw FROM staging.load_errors ORDER BY line").rows]
+        raws = [r[0] for r in wh.query("SELECT raw_text FROM staging.load_errors ORDER BY line").rows]
     assert raws == odd
 
 
@@ -134,6 +134,6 @@ def test_fast_and_careful_staging_agree(tmp_path_factory, files) -> None:
         with duckdb.connect(path, read_only=True) as con:
             seen.append((
                 con.execute("SELECT * EXCLUDE (load_id) FROM staging.staging_events ORDER BY ALL").fetchall(),
-                con.execute('SELECT file, line, "column", reason, raw FROM staging.load_errors ORDER BY ALL').fetchall(),
+                con.execute('SELECT file, line, "column", reason, raw_text FROM staging.load_errors ORDER BY ALL').fetchall(),
             ))
     assert seen[0] == seen[1]

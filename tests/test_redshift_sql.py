@@ -43,7 +43,7 @@ def repair_statements() -> list[str]:
                 for value in params:
                     sql = sql.replace(self.placeholder, rs.literal(str(value)), 1)
             ran.append(sql)
-            return QueryResult(["raw"], [("BjÃ\x83Â¶rk",), ("Don\x19t Stop",)] if not params else [])
+            return QueryResult(["raw_text"], [("BjÃ\x83Â¶rk",), ("Don\x19t Stop",)] if not params else [])
 
     assert repair.repair_new_text(Recorder(), 7) == 2  # type: ignore[arg-type]
     return ran
@@ -116,7 +116,7 @@ def test_text_repairs_table_is_wide_and_on_every_node() -> None:
     """staging.text_repairs holds raw and repaired values of the widest text columns."""
     create = _create("staging.text_repairs")
     columns = {c.name: c for c in create.find_all(exp.ColumnDef)}
-    assert set(columns) == {"raw", "fixed"}
+    assert set(columns) == {"raw_text", "fixed"}
     for column in columns.values():
         assert column.args["kind"].sql("redshift") == "VARCHAR(65535)"
         assert any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in column.constraints)
@@ -134,7 +134,7 @@ def test_redshift_models_look_up_the_text_repairs() -> None:
         text = " ".join(read_sql(f"redshift/models/{model}", rs.DIALECT).split())
         for column in columns:
             assert re.search(rf"COALESCE\(\w+\.fixed, \w+\.{column}\)", text), (model, column)
-            assert re.search(rf"LEFT JOIN staging\.text_repairs AS \w+ ON \w+\.raw = \w+\.{column}\b", text), \
+            assert re.search(rf"LEFT JOIN staging\.text_repairs AS \w+ ON \w+\.raw_text = \w+\.{column}\b", text), \
                 (model, column)
     # song matching (the staging.song_matches view Redshift creates) compares repaired text
     view = next(s for s in rs.create_statements() if "VIEW staging.song_matches" in s)
@@ -155,7 +155,7 @@ def test_redshift_finds_suspect_text_without_backslash_escapes() -> None:
         assert bool(re.search(repair.SUSPECT_LITERAL, char)) == bool(re.search(repair.SUSPECT, char)), hex(code)
     # no duplicates without an enforced key: each value once (UNION), and only if not yet repaired
     assert " UNION " in sql and " UNION ALL " not in sql
-    assert sql.endswith("WHERE raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw")
+    assert sql.endswith("WHERE raw_text NOT IN (SELECT raw_text FROM staging.text_repairs) ORDER BY raw_text")
 
 
 def test_songplays_is_distributed_and_sorted_as_designed() -> None:
@@ -443,7 +443,7 @@ def test_redshift_text_repairs_build_the_same_star_as_the_postgresql_backend(
                 return {t: rows(f'SELECT * FROM analytics."{t}"') for t in STAR}
 
             expected = snapshot()
-            repairs = rows("SELECT raw, fixed FROM staging.text_repairs")
+            repairs = rows("SELECT raw_text, fixed FROM staging.text_repairs")
             assert len(repairs) > 205  # the sample's 205 mangled values, and this load's
             # the repairs decide this star: fixed text, and matches found only through fixed text
             assert ("SOMANGLED000001", "Jóga (Live à Paris)", "ARMANGLED00001", 1997, 300.0) in expected["songs"]
@@ -470,7 +470,7 @@ def test_redshift_text_repairs_build_the_same_star_as_the_postgresql_backend(
                 assert sum(repair.repair_new_text(warehouse, load_id) for load_id in (1, 2)) == 0  # no duplicates
             finally:
                 warehouse.close()
-            assert rows("SELECT raw, fixed FROM staging.text_repairs") == repairs
+            assert rows("SELECT raw_text, fixed FROM staging.text_repairs") == repairs
 
             with con.transaction():  # one transaction, as a load runs them (the foreign keys are deferred)
                 _rebuild_star_with_redshift_models(con, snapshot, expected)

@@ -94,7 +94,7 @@ def test_errors_command_limit_load_and_csv(bad_logs: Path, tmp_path: Path) -> No
     rows = list(csv.DictReader(exported.open()))
     assert len(rows) == 25  # the newest 25 by default, like the original load_errors.csv
     assert rows[0]["file"].endswith("2018-11-01-events.json") and rows[0]["line"] == "16"
-    assert rows[0]["column"] == "ts" and rows[0]["raw"] == '{"ts": "yesterday 0", "page": "NextSong"}'
+    assert rows[0]["column"] == "ts" and rows[0]["raw_text"] == '{"ts": "yesterday 0", "page": "NextSong"}'
     assert run_cli("errors", "-w", path, "--all", "--csv", str(exported)).exit_code == 0
     assert len(list(csv.DictReader(exported.open()))) == 30
     assert "rejected no records" in run_cli("errors", "-w", path, "--load", "99").output

@@ -117,7 +117,7 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
                                   "parse in a private in-memory DuckDB; its rows stream to PostgreSQL as CSV"))
                 steps.append(Step(f"COPY staging.{source.table} (load_id, source_file, source_line, {columns}) "
                                   "FROM STDIN (FORMAT csv)", "the good records of _parsed"))
-                steps.append(Step('COPY staging.load_errors (load_id, source, file, line, "column", reason, raw) '
+                steps.append(Step('COPY staging.load_errors (load_id, source, file, line, "column", reason, raw_text) '
                                   "FROM STDIN (FORMAT csv)", "the rejected records of _parsed"))
     steps.append(Step(repair.candidates_sql(dialect, 0).replace("load_id = 0", "load_id = :load_id"),
                       "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"))

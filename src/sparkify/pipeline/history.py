@@ -29,7 +29,7 @@ def recent_errors(warehouse: Warehouse, load_id: int | None = None, limit: int |
     where = "" if load_id is None else f"WHERE load_id = {int(load_id)}"
     cap = "" if limit is None else f"LIMIT {int(limit)}"
     return warehouse.query(
-        f'SELECT load_id, source, file, line, "column", reason, raw FROM staging.load_errors {where} '
+        f'SELECT load_id, source, file, line, "column", reason, raw_text FROM staging.load_errors {where} '
         f"ORDER BY load_id DESC, file, line {cap}"
     )
 

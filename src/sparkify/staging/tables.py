@@ -12,7 +12,7 @@ from typing import Literal
 
 FieldType = Literal["text", "integer", "double", "digits"]
 
-#: Characters of a rejected record kept in load_errors.raw (as Redshift's stl_load_errors.raw_line).
+#: Characters of a rejected record kept in load_errors.raw_text (as Redshift's stl_load_errors.raw_line).
 RAW_LIMIT = 1024
 
 
@@ -211,7 +211,7 @@ def insert_staged_sql(source: Source, load_id: str, parsed: str = "_parsed") -> 
 def insert_rejects_sql(load_id: str, source_name: str, parsed: str = "_parsed") -> str:
     """Rejected records of a parsed batch into staging.load_errors."""
     return (
-        'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw) '
+        'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw_text) '
         f"SELECT {load_id}, {source_name}, file, line, error_column, reason, raw FROM {parsed} WHERE reason IS NOT NULL"
     )
 

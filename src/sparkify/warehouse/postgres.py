@@ -200,7 +200,7 @@ class PostgresWarehouse(Warehouse):
             self._copy(
                 f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
                 f"replace(raw, chr(0), '\\u0000') FROM {PARSED} WHERE reason IS NOT NULL ORDER BY file, line",
-                'staging.load_errors (load_id, source, file, line, "column", reason, raw)',
+                'staging.load_errors (load_id, source, file, line, "column", reason, raw_text)',
                 os.path.join(tmp, "errors.csv"),
             )
         self.parser.execute(f"DROP TABLE {PARSED}")

@@ -272,7 +272,7 @@ def load_errors_sql(load_id: int | str, source: Source, view: str = "stl", where
             "NULLIF(TRIM(colname), ''), TRIM(err_reason), LEFT(TRIM(raw_line), 1024)\n"
             f"FROM stl_load_errors WHERE {where}"
         )
-    return f'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw)\n{select}'
+    return f'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw_text)\n{select}'
 
 
 def file_counts_sql(view: str = "stl") -> str:

@@ -3,7 +3,7 @@
 326 events of the real sample carry doubly-encoded UTF-8 (`BjÃ\\x83Â¶rk` for Björk), and some use
 the control character U+0019 where an apostrophe belongs (`Don\\x19t`). Only values that look
 mangled are read back into Python (a cheap SQL filter finds them), repaired with ftfy, and stored
-in `staging.text_repairs (raw, fixed)`; the models look values up there.
+in `staging.text_repairs (raw_text, fixed)`; the models look values up there.
 """
 
 from __future__ import annotations
@@ -60,18 +60,18 @@ def candidates_sql(dialect: str, load_id: int) -> str:
     if dialect == "duckdb":
         # Each distinct value once, and only then the pattern: a load repeats its values (an
         # artist plays thousands of times), and DuckDB hashes a value faster than RE2 tests it.
-        values = " UNION ALL ".join(f"SELECT {c} AS raw FROM staging.{t} WHERE {this_load}" for t, c in columns)
+        values = " UNION ALL ".join(f"SELECT {c} AS raw_text FROM staging.{t} WHERE {this_load}" for t, c in columns)
         return (
-            f"WITH distinct_values AS MATERIALIZED (SELECT DISTINCT raw FROM ({values}) AS v) "
-            f"SELECT raw FROM distinct_values WHERE regexp_matches(raw, '{pattern}') "
-            "AND raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw"
+            f"WITH distinct_values AS MATERIALIZED (SELECT DISTINCT raw_text FROM ({values}) AS v) "
+            f"SELECT raw_text FROM distinct_values WHERE regexp_matches(raw_text, '{pattern}') "
+            "AND raw_text NOT IN (SELECT raw_text FROM staging.text_repairs) ORDER BY raw_text"
         )
     suspects = " UNION ".join(
-        f"SELECT {c} AS raw FROM staging.{t} WHERE {this_load} AND {c} ~ '{pattern}'" for t, c in columns
+        f"SELECT {c} AS raw_text FROM staging.{t} WHERE {this_load} AND {c} ~ '{pattern}'" for t, c in columns
     )
     return (
-        f"SELECT raw FROM ({suspects}) AS suspects "
-        "WHERE raw NOT IN (SELECT raw FROM staging.text_repairs) ORDER BY raw"
+        f"SELECT raw_text FROM ({suspects}) AS suspects "
+        "WHERE raw_text NOT IN (SELECT raw_text FROM staging.text_repairs) ORDER BY raw_text"
     )
 
 
@@ -81,5 +81,5 @@ def repair_new_text(warehouse: Warehouse, load_id: int) -> int:
     repairs = [(raw, fixed) for raw in suspects if (fixed := fix(raw)) != raw]
     for raw, fixed in repairs:
         mark = warehouse.placeholder
-        warehouse.query(f"INSERT INTO staging.text_repairs (raw, fixed) VALUES ({mark}, {mark})", (raw, fixed))
+        warehouse.query(f"INSERT INTO staging.text_repairs (raw_text, fixed) VALUES ({mark}, {mark})", (raw, fixed))
     return len(repairs)

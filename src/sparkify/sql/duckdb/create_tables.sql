@@ -46,7 +46,7 @@ CREATE TABLE staging.loaded_files (
 
 -- Mangled text (doubly-encoded UTF-8, stray control characters) and its repair; see repair.py.
 CREATE TABLE staging.text_repairs (
-    raw    VARCHAR PRIMARY KEY,
+    raw_text VARCHAR PRIMARY KEY,
     fixed  VARCHAR NOT NULL
 );
 
@@ -58,7 +58,7 @@ CREATE TABLE staging.load_errors (
     line      BIGINT NOT NULL,
     "column"  VARCHAR,
     reason    VARCHAR NOT NULL,
-    raw       VARCHAR
+    raw_text VARCHAR
 );
 
 CREATE TABLE analytics.songs (

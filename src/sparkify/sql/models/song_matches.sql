@@ -12,8 +12,8 @@ FROM (
                ORDER BY abs(s.duration - e.length) NULLS LAST, s.song_id
            ) AS rank
     FROM staging.staging_events AS e
-    LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
-    LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
+    LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
+    LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
     -- songs with their artist's name first, so events join on (title, name) at once: titles
     -- alone repeat ("Intro") and would fan out
     JOIN (

@@ -74,8 +74,8 @@ WITH play_copies AS (
                CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id,
                COALESCE(rs.fixed, e.song) AS title, COALESCE(ra.fixed, e.artist) AS name
         FROM staging.staging_events AS e
-        LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
-        LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
+        LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
+        LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
         WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
     ) AS e
     JOIN songplays_new AS n
@@ -128,11 +128,11 @@ FROM (
 JOIN songplays_new AS n
   ON n.user_id = e.play_user_id AND n.session_id = e.session_id
  AND n.item_in_session = e.item_in_session AND n.ts = e.ts
-LEFT JOIN staging.text_repairs AS rs ON rs.raw = e.song
-LEFT JOIN staging.text_repairs AS ra ON ra.raw = e.artist
+LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
+LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
 LEFT JOIN songplays_songs AS s
   ON s.namesakes = 1 AND s.title = COALESCE(rs.fixed, e.song) AND s.name = COALESCE(ra.fixed, e.artist)
-LEFT JOIN staging.text_repairs AS t ON t.raw = e.location
+LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location
 WHERE NOT EXISTS (
     SELECT 1 FROM songplays_ranked AS r
     WHERE r.user_id = n.user_id AND r.session_id = n.session_id
@@ -150,7 +150,7 @@ JOIN staging.staging_events AS e
 JOIN songplays_new AS n
   ON n.user_id = r.user_id AND n.session_id = r.session_id
  AND n.item_in_session = r.item_in_session AND n.ts = r.ts
-LEFT JOIN staging.text_repairs AS t ON t.raw = e.location;
+LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location;
 
 DROP TABLE songplays_new;
 

@@ -12,5 +12,5 @@ FROM (
     FROM staging.staging_songs
     WHERE song_id IS NOT NULL AND song_id <> ''
 ) AS latest
-LEFT JOIN staging.text_repairs AS t ON t.raw = latest.title
+LEFT JOIN staging.text_repairs AS t ON t.raw_text = latest.title
 WHERE latest.pick = 1;

@@ -70,5 +70,5 @@ SELECT v.user_id, COALESCE(f.fixed, p.first_name), COALESCE(l.fixed, p.last_name
        epoch_ms(v.from_ts), epoch_ms(v.to_ts), v.to_ts IS NULL
 FROM versions AS v
 LEFT JOIN profiles AS p ON p.user_id = v.user_id
-LEFT JOIN staging.text_repairs AS f ON f.raw = p.first_name
-LEFT JOIN staging.text_repairs AS l ON l.raw = p.last_name;
+LEFT JOIN staging.text_repairs AS f ON f.raw_text = p.first_name
+LEFT JOIN staging.text_repairs AS l ON l.raw_text = p.last_name;

@@ -54,7 +54,7 @@ CREATE TABLE staging.loaded_files (
 
 -- Mangled text (doubly-encoded UTF-8, stray control characters) and its repair; see repair.py.
 CREATE TABLE staging.text_repairs (
-    raw    VARCHAR COLLATE "C" PRIMARY KEY,
+    raw_text VARCHAR COLLATE "C" PRIMARY KEY,
     fixed  VARCHAR COLLATE "C" NOT NULL
 );
 
@@ -66,7 +66,7 @@ CREATE TABLE staging.load_errors (
     line      BIGINT NOT NULL,
     "column"  VARCHAR COLLATE "C",
     reason    VARCHAR COLLATE "C" NOT NULL,
-    raw       VARCHAR COLLATE "C"
+    raw_text VARCHAR COLLATE "C"
 );
 CREATE INDEX load_errors_load_id ON staging.load_errors (load_id);
 

@@ -48,12 +48,12 @@ CREATE TABLE staging.loaded_files (
 ) DISTSTYLE ALL SORTKEY(path);
 
 -- Mangled text (doubly-encoded UTF-8, stray control characters) and its repair; see repair.py.
--- The models look values up here. raw is the key, kept true by the insert: repair.candidates_sql
+-- The models look values up here. raw_text is the key, kept true by the insert: repair.candidates_sql
 -- only offers values not yet in the table, each once. Small and joined by every model: ALL.
 CREATE TABLE staging.text_repairs (
-    raw    VARCHAR(65535) NOT NULL,
+    raw_text VARCHAR(65535) NOT NULL,
     fixed  VARCHAR(65535) NOT NULL,
-    PRIMARY KEY (raw)
+    PRIMARY KEY (raw_text)
 ) DISTSTYLE ALL;
 
 -- Every record COPY rejected, copied from stl_load_errors / sys_load_error_detail after each COPY.
@@ -64,7 +64,7 @@ CREATE TABLE staging.load_errors (
     line      BIGINT NOT NULL,
     "column"  VARCHAR(256),
     reason    VARCHAR(1024) NOT NULL,
-    raw       VARCHAR(1024)
+    raw_text VARCHAR(1024)
 ) DISTSTYLE EVEN SORTKEY(load_id);
 
 -- Songs: the big dimension songplays joins to, so both are distributed on song_id.

@@ -21,8 +21,8 @@ FROM (
     FROM staging.staging_songs
     WHERE artist_id IS NOT NULL AND artist_id <> ''
 ) AS ranked
-LEFT JOIN staging.text_repairs AS n ON n.raw = ranked.artist_name
-LEFT JOIN staging.text_repairs AS l ON l.raw = ranked.artist_location
+LEFT JOIN staging.text_repairs AS n ON n.raw_text = ranked.artist_name
+LEFT JOIN staging.text_repairs AS l ON l.raw_text = ranked.artist_location
 WHERE ranked.pick = 1;
 
 DELETE FROM analytics.artists WHERE artist_id NOT IN (SELECT artist_id FROM artists_best);

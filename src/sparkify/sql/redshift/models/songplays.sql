@@ -44,7 +44,7 @@ SELECT (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays)
        n.start_time, CAST(n.user_id AS BIGINT), n.level, m.song_id, m.artist_id,
        n.session_id, COALESCE(t.fixed, n.location), BTRIM(n.user_agent, '"'), n.item_in_session
 FROM new_plays AS n
-LEFT JOIN staging.text_repairs AS t ON t.raw = n.location
+LEFT JOIN staging.text_repairs AS t ON t.raw_text = n.location
 LEFT JOIN staging.song_matches AS m
   ON CAST(m.user_id AS BIGINT) = CAST(n.user_id AS BIGINT) AND m.session_id = n.session_id
  AND m.item_in_session = n.item_in_session AND m.ts = n.ts;

@@ -47,7 +47,7 @@ LEFT JOIN (
     ) AS latest
     WHERE pick = 1
 ) AS p ON p.user_id = v.user_id
-LEFT JOIN staging.text_repairs AS f ON f.raw = p.first_name
-LEFT JOIN staging.text_repairs AS l ON l.raw = p.last_name;
+LEFT JOIN staging.text_repairs AS f ON f.raw_text = p.first_name
+LEFT JOIN staging.text_repairs AS l ON l.raw_text = p.last_name;
 
 DROP TABLE user_events;
