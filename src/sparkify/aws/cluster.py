@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sparkify.errors import SparkifyError
+from sparkify.errors import SparkifyError, require_extra
 from sparkify.settings import PASSWORD_ENV, Settings
 
 REDSHIFT_PORT = 5439
@@ -496,6 +496,7 @@ def cluster_down(
 def boto_session(settings: Settings) -> Any:
     """A boto3 session for the settings' region; credentials from the environment / AWS profile,
     or (with a warning already given) from the settings file."""
+    require_extra("aws", "`sparkify cluster`")
     import boto3
 
     kwargs: dict[str, Any] = {"region_name": settings.region}

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import duckdb
 from rich.console import Console
+from rich.text import Text
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from sparkify import __version__
@@ -35,6 +36,12 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 
+def print_error(message: str) -> None:
+    """`Error: message` on stderr; the message is plain text, never Rich markup (it may quote data
+    or an install command such as `pip install 'sparkify-warehouse[postgres]'`)."""
+    err.print(Text.assemble(("Error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+
+
 class SparkifyGroup(click.Group):
     """Turns expected failures into one line on stderr and an exit code, never a traceback."""
 
@@ -42,11 +49,10 @@ class SparkifyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SparkifyError as exc:
-            err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            print_error(str(exc))
             sys.exit(exc.exit_code)
         except duckdb.Error as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            err.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+            print_error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
             sys.exit(2)
         except KeyboardInterrupt:
             err.print("Interrupted: nothing of the current load was committed.")

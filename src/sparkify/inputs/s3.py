@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sparkify.errors import SparkifyError
+from sparkify.errors import SparkifyError, require_extra
 
 #: Objects downloaded at once: small song files are latency-bound, not bandwidth-bound.
 WORKERS = 16
@@ -66,6 +66,7 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 def client(options: S3Options) -> Any:
     """A thread-safe S3 client; unsigned requests when anonymous."""
+    require_extra("aws", "reading s3:// inputs")
     import boto3
     from botocore import UNSIGNED
     from botocore.config import Config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sparkify.config import mask_url, warehouse_scheme
-from sparkify.errors import SparkifyError
+from sparkify.errors import SparkifyError, require_extra
 from sparkify.warehouse.base import QueryResult, StageResult, Warehouse
 
 __all__ = ["QueryResult", "StageResult", "Warehouse", "connect"]
@@ -17,10 +17,12 @@ def connect(url: str, *, read_only: bool = False) -> Warehouse:
 
         return DuckDBWarehouse(url, read_only=read_only)
     if scheme == "postgresql":
+        require_extra("postgres", "a PostgreSQL warehouse")
         from sparkify.warehouse.postgres import PostgresWarehouse
 
         return PostgresWarehouse(url, read_only=read_only)
     if scheme == "redshift":
+        require_extra("redshift", "a Redshift warehouse")
         from sparkify.warehouse.redshift import RedshiftWarehouse
 
         return RedshiftWarehouse(url, read_only=read_only)
