@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import re
+import uuid
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -61,10 +64,18 @@ def test_plays_by_weekday_and_the_heat_map(sample_warehouse: str) -> None:
 
 
 def test_plays_and_listening_time_by_level(sample_warehouse: str) -> None:
+    """Hours come from the catalogue duration of matched plays: the sample's one match is 0.1 h."""
     assert query_json(sample_warehouse, "plays_by_level") == [
-        {"level": "paid", "plays": 5591, "share_pct": 82.0, "listeners": 22, "listening_hours": 382.2},
-        {"level": "free", "plays": 1229, "share_pct": 18.0, "listeners": 82, "listening_hours": 85.8},
+        {"level": "paid", "plays": 5591, "share_pct": 82.0, "listeners": 22, "timed_plays": 1, "listening_hours": 0.1},
+        {"level": "free", "plays": 1229, "share_pct": 18.0, "listeners": 82, "timed_plays": 0, "listening_hours": 0.0},
     ]
+
+
+def test_report_sql_reads_only_the_star_schema() -> None:
+    """The analyst role (issue 15) may read analytics only: no report query names staging."""
+    for file in (resources.files("sparkify") / "sql" / "report").iterdir():
+        if file.name.endswith(".sql"):
+            assert "staging" not in file.read_text().lower(), file.name
 
 
 def test_plays_and_paid_share_over_time(sample_warehouse: str) -> None:
@@ -141,7 +152,7 @@ def test_report_writes_one_file_per_question(sample_warehouse: str, tmp_path: Pa
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(text)))
         assert rows[0] == {"level": "paid", "plays": "5591", "share_pct": "82.0", "listeners": "22",
-                           "listening_hours": "382.2"}
+                           "timed_plays": "1", "listening_hours": "0.1"}
         assert len(list(csv.reader(io.StringIO((out / "plays_by_weekday_hour.csv").read_text())))) == 169
     else:
         assert json.loads(text)[1]["plays"] == 1229
@@ -198,16 +209,32 @@ def test_report_and_check_sql_parses_as_redshift_and_postgresql(dialect: str) ->
         assert len(parsed) == 1 and not isinstance(parsed[0], sqlglot.exp.Command), name
 
 
+@pytest.fixture
+def analyst_role() -> Iterator[str]:
+    """A throw-away role name for `sparkify grant --analyst`, dropped afterwards."""
+    pg = pytest.importorskip("tests.pg")
+    import psycopg
+
+    role = f"sparkify_report_analyst_{uuid.uuid4().hex[:8]}"
+    yield role
+    with psycopg.connect(pg.require_postgres(), autocommit=True) as con:
+        con.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
 def test_postgresql_gives_the_same_answers_and_passes_the_checks(sample: Path, sample_warehouse: str,
-                                                                  tmp_path: Path) -> None:
-    """The same SQL on PostgreSQL 15: every answer identical to DuckDB's, every check passing."""
+                                                                  tmp_path: Path, analyst_role: str) -> None:
+    """The same SQL on PostgreSQL 15, run as the analyst role (no staging access): every answer
+    identical to DuckDB's, every check passing."""
     pg = pytest.importorskip("tests.pg")
     with pg.fresh_database("sparkify_report") as url:
         loaded = run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"), "-w", url)
         assert loaded.exit_code == 0, loaded.output
         assert "Data-quality checks: 27 of 27 passed" in loaded.output
+        assert run_cli("grant", "--analyst", analyst_role, "-w", url).exit_code == 0
+        parts = urlsplit(url)
+        as_analyst = urlunsplit(parts._replace(netloc=f"{analyst_role}@{parts.hostname}:{parts.port or 5432}"))
         for name, out in (("pg", tmp_path / "pg"), ("duckdb", tmp_path / "duckdb")):
-            result = run_cli("report", "-w", url if name == "pg" else sample_warehouse, "--format", "json",
+            result = run_cli("report", "-w", as_analyst if name == "pg" else sample_warehouse, "--format", "json",
                              "--out", str(out))
             assert result.exit_code == 0, result.output
         for name in QUERIES:
