@@ -14,6 +14,8 @@ from rich.text import Text
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from sparkify import __version__
+from sparkify.cli.common import SparkifyGroup, err, open_warehouse as _open, out, warehouse_option
+from sparkify.cli.export import export_command
 from sparkify.cli.redshift import (
     cluster_group,
     config_command,
@@ -30,55 +32,6 @@ from sparkify.answers.output import FORMATS, as_csv, show
 from sparkify.inputs.s3 import S3Options
 from sparkify.warehouse import Warehouse, connect
 from sparkify.warehouse.base import STAR_TABLES, QueryResult
-
-# Piped output is read by programs and people with wide windows: do not wrap it at 80 columns.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
-
-
-def print_error(message: str) -> None:
-    """`Error: message` on stderr; the message is plain text, never Rich markup (it may quote data
-    or an install command such as `pip install 'sparkify-warehouse[postgres]'`)."""
-    err.print(Text.assemble(("Error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
-
-
-class SparkifyGroup(click.Group):
-    """Turns expected failures into one line on stderr and an exit code, never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SparkifyError as exc:
-            print_error(str(exc))
-            sys.exit(exc.exit_code)
-        except duckdb.Error as exc:
-            print_error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            err.print("Interrupted: nothing of the current load was committed.")
-            sys.exit(130)
-
-
-warehouse_option = click.option(
-    "--warehouse",
-    "-w",
-    metavar="URL_OR_PATH",
-    envvar=WAREHOUSE_ENV,
-    default=None,
-    help=f"Warehouse: a DuckDB file path, postgresql://user@host/db or redshift://user@host:5439/db. "
-    f"Default: ${WAREHOUSE_ENV}, else sparkify.duckdb.",
-)
-
-
-def _open(warehouse: str | None, *, read_only: bool = False, need_tables: bool = True) -> Warehouse:
-    wh = connect(resolve_warehouse(warehouse), read_only=read_only)
-    if need_tables and not wh.tables_exist():
-        wh.close()
-        raise SparkifyError(
-            f"warehouse {mask_url(wh.url)!r} has no Sparkify tables: run `sparkify create-tables` or `sparkify etl`"
-        )
-    return wh
-
 
 @click.group(cls=SparkifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sparkify")
@@ -472,6 +425,7 @@ def grant(warehouse: str | None, role: str, password_env: str | None) -> None:
 
 cli.add_command(cluster_group)
 cli.add_command(config_command)
+cli.add_command(export_command)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
 from sparkify.staging.tables import Source
 
@@ -92,6 +93,10 @@ class Warehouse(ABC):
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult: ...
+
+    def write_parquet(self, select: str, path: str) -> None:
+        """Write the rows of `select` to the local Parquet file `path`, streamed (for `export`)."""
+        raise SparkifyError(f"export from a {self.dialect} warehouse is not supported (DuckDB and PostgreSQL are)")
 
     @abstractmethod
     def close(self) -> None: ...

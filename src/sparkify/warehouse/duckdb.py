@@ -351,6 +351,13 @@ class DuckDBWarehouse(Warehouse):
             return QueryResult([], [])
         return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
 
+    def write_parquet(self, select: str, path: str) -> None:
+        literal = path.replace("'", "''")
+        try:
+            self.con.execute(f"COPY ({select}) TO '{literal}' (FORMAT parquet)")
+        except duckdb.Error as exc:
+            raise SparkifyError(f"export: {_first_line(exc)}") from exc
+
     def close(self) -> None:
         self.con.close()
         self._parser.close()

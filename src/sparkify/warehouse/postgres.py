@@ -403,9 +403,40 @@ class PostgresWarehouse(Warehouse):
             return QueryResult([], [])
         return QueryResult([d.name for d in cursor.description], cursor.fetchall())
 
+    @_errors
+    def write_parquet(self, select: str, path: str) -> None:
+        """COPY the rows out as CSV (streamed to a temp file), then DuckDB writes them as Parquet
+        with the columns' own types."""
+        description = self.con.execute(f"SELECT * FROM ({select}) AS q LIMIT 0").description or []
+        columns = {d.name: _DUCKDB_TYPES.get(_type_name(d.type_code), "VARCHAR") for d in description}
+        with tempfile.TemporaryDirectory(prefix="sparkify-export-") as tmp:
+            csv_path = os.path.join(tmp, "rows.csv")
+            with open(csv_path, "wb") as out, self.con.cursor() as cur, cur.copy(
+                f"COPY ({select}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
+            ) as copy:
+                for chunk in copy:
+                    out.write(chunk)
+            spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
+            source, target = (p.replace("'", "''") for p in (csv_path, path))
+            self.parser.execute(
+                f"COPY (SELECT * FROM read_csv('{source}', columns = {spec}, header = false, quote = '\"', "
+                f"escape = '\"', allow_quoted_nulls = false)) TO '{target}' (FORMAT parquet)"
+            )
+
     def close(self) -> None:
         self.con.close()
         self._parser.close()
+
+
+#: PostgreSQL type → DuckDB type, for `write_parquet` (anything else travels as VARCHAR).
+_DUCKDB_TYPES = {"int8": "BIGINT", "int4": "INTEGER", "int2": "SMALLINT", "float8": "DOUBLE", "float4": "FLOAT",
+                 "numeric": "DOUBLE", "bool": "BOOLEAN", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ",
+                 "date": "DATE", "varchar": "VARCHAR", "text": "VARCHAR", "bpchar": "VARCHAR"}
+
+
+def _type_name(oid: int) -> str:
+    info = psycopg.adapters.types.get(oid)
+    return info.name if info else ""
 
 
 _DELETE_ALL = re.compile(r"DELETE\s+FROM\s+(analytics\.\w+)", re.IGNORECASE)
