@@ -53,10 +53,13 @@ CREATE TABLE staging.loaded_files (
 );
 
 -- Mangled text (doubly-encoded UTF-8, stray control characters) and its repair; see repair.py.
+-- One row per raw value, unique on its MD5: a btree holds at most 2704 bytes per entry, and a
+-- mangled title or location can be longer (DuckDB takes any length; so must we).
 CREATE TABLE staging.text_repairs (
-    raw_text VARCHAR COLLATE "C" PRIMARY KEY,
+    raw_text VARCHAR COLLATE "C" NOT NULL,
     fixed  VARCHAR COLLATE "C" NOT NULL
 );
+CREATE UNIQUE INDEX text_repairs_raw_text ON staging.text_repairs (md5(raw_text));
 
 -- Every record that could not be staged, with where it was and why (like stl_load_errors).
 CREATE TABLE staging.load_errors (
@@ -134,7 +137,8 @@ CREATE INDEX songplays_start_time ON analytics.songplays (start_time);
 CREATE INDEX songplays_song_id ON analytics.songplays (song_id);
 CREATE INDEX songplays_artist_id ON analytics.songplays (artist_id);
 CREATE INDEX songs_artist_id ON analytics.songs (artist_id);
-CREATE INDEX songs_title ON analytics.songs (title);
+-- A hash index: equality lookups (song matching) on a title of any length (a btree stops at 2704 bytes).
+CREATE INDEX songs_title ON analytics.songs USING hash (title);
 
 CREATE VIEW analytics.users_current AS
     SELECT * FROM analytics.users WHERE is_current;
