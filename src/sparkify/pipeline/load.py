@@ -122,9 +122,25 @@ def run_etl(
         warehouse.build_star(songs_changed=songs_changed or repaired > 0)
         warehouse.commit_load(load_id, sum(len(files) for _, files in todo), total)
     except BaseException as exc:
-        warehouse.abort_load(load_id, str(exc) or type(exc).__name__)
+        _abort(warehouse, load_id, exc)
         raise
     return LoadSummary(load_id, summaries, time.perf_counter() - started, repaired)
+
+
+def _abort(warehouse: Warehouse, load_id: int, cause: BaseException) -> None:
+    """Record the load as failed with its cause. Should that fail too (the disk is still full),
+    the cause is still what the user sees, with a word that the record could not be written."""
+    message = str(cause).strip() or type(cause).__name__
+    try:
+        warehouse.abort_load(load_id, message)
+    except Exception as later:
+        if isinstance(cause, Exception):
+            first = message.splitlines()[0]
+            raise SparkifyError(
+                f"{first} (load {load_id} failed; it could not be recorded either: "
+                f"{(str(later).strip() or type(later).__name__).splitlines()[0]})",
+                exit_code=getattr(cause, "exit_code", 2),
+            ) from cause
 
 
 def _skip_same_content(warehouse: Warehouse, files: list[SourceFile],

@@ -124,7 +124,12 @@ class DuckDBWarehouse(Warehouse):
     def begin_load(self) -> int:
         self._replaced_events = False
         self.con.execute("BEGIN")
-        load_id = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchall()[0][0]
+        # Past every recorded load: a load whose COMMIT failed is recorded as failed, but the
+        # sequence's step was never written (its transaction is gone).
+        load_id = self.con.execute(
+            "SELECT greatest(nextval('staging.load_id_seq'), "
+            "(SELECT COALESCE(max(load_id), 0) + 1 FROM staging.loads))"
+        ).fetchall()[0][0]
         self.con.execute(
             "INSERT INTO staging.loads (load_id, started_at, status) VALUES (?, ?, 'running')",
             [load_id, utc_now()],
@@ -313,7 +318,12 @@ class DuckDBWarehouse(Warehouse):
         self.con.execute("COMMIT")
 
     def abort_load(self, load_id: int, message: str) -> None:
-        """Roll back, then keep the failed load's rejects: they say why it failed."""
+        """Roll back, then keep the failed load's record and rejects: they say why it failed.
+
+        The rollback's own trouble is not the story: a COMMIT that failed (disk full) has already
+        ended the transaction, and a fatal error leaves the connection invalidated, so it is opened
+        again to record the load. An error here is raised; run_etl keeps the first one.
+        """
         with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
             saved = os.path.join(tmp, "kept.parquet").replace("'", "''")
             kept = {"load_errors": "staging.load_errors", "load_sources": "staging.load_sources",
@@ -327,7 +337,7 @@ class DuckDBWarehouse(Warehouse):
                     files[table] = path
                 except duckdb.Error:
                     pass
-            self.con.execute("ROLLBACK")
+            self._rollback()
             self.con.execute("BEGIN")
             for table, path in files.items():
                 self.con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet('{path}')")
@@ -338,7 +348,22 @@ class DuckDBWarehouse(Warehouse):
                 "FROM staging.load_sources WHERE load_id = ?",
                 [load_id, load_id, utc_now(), utc_now(), message, load_id],
             )
-            self.con.execute("COMMIT")
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.Error:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        """End whatever transaction is left; reopen the file if an error invalidated the connection."""
+        with contextlib.suppress(duckdb.Error):  # "no transaction is active" after a failed COMMIT
+            self.con.execute("ROLLBACK")
+        try:
+            self.con.execute("SELECT 1").fetchall()
+        except duckdb.Error:  # "database has been invalidated because of a previous fatal error"
+            with contextlib.suppress(duckdb.Error):
+                self.con.close()
+            self.con = self._open(read_only=False)
 
     # -- querying -----------------------------------------------------------------------------
 
