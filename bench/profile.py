@@ -21,7 +21,7 @@ import duckdb
 from sparkify.generate import generate
 from sparkify.inputs.sources import batches
 from sparkify.inputs.sources import discover
-from sparkify.warehouse.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.warehouse.sqlfiles import MODELS, model_statements
 from sparkify.staging.tables import EVENTS, SONGS, line_records_sql, parse_sql, texts_cte
 from sparkify.warehouse import connect
 
@@ -79,7 +79,7 @@ def profile_star(root: Path) -> None:
     con = duckdb.connect(str(work))
     print("star schema, first load:")
     for model in (*MODELS, "songplays_rematch"):
-        for i, statement in enumerate(split_statements(read_sql(f"models/{model}", "duckdb"))):
+        for i, statement in enumerate(model_statements(model, "duckdb")):
             first = next(line for line in statement.strip().splitlines() if not line.startswith("--"))
             timed(f"{model}[{i}] {first[:40]}", con, statement)
     con.close()

@@ -1,12 +1,16 @@
-"""One contract, two backends: DuckDB and PostgreSQL must build identical warehouses.
+"""One contract, every backend: DuckDB, PostgreSQL and Redshift must build identical warehouses.
 
-Every scenario runs the real CLI against a DuckDB file and a fresh PostgreSQL database, then
-compares every star table and the staging bookkeeping row for row.
+Every scenario runs the real CLI against a DuckDB file, a fresh PostgreSQL database, and a second
+PostgreSQL database whose star schema is built by the Redshift spelling of the models (MERGE,
+`TIMESTAMP 'epoch'` arithmetic, no planner hints: sparkify.warehouse.dialects), then compares
+every star table and the staging bookkeeping row for row. (Redshift stages with COPY from S3,
+which PostgreSQL cannot run, so that third warehouse stages as PostgreSQL does.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ import pytest
 
 from sparkify.errors import SparkifyError
 from sparkify.warehouse import connect
+from sparkify.warehouse.postgres import PostgresWarehouse
 from tests.conftest import run_cli
 from tests.oddities import event, write_late_songs, write_oddities
 from tests.pg import fresh_database
@@ -56,24 +61,37 @@ def dump(url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def warehouses(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An empty DuckDB file and an empty PostgreSQL database."""
-    with fresh_database("sparkify_contract") as pg:
-        yield {"duckdb": str(tmp_path / "contract.duckdb"), "postgresql": pg}
+    """An empty DuckDB file, an empty PostgreSQL database, and one for the Redshift models."""
+    with fresh_database("sparkify_contract") as pg, fresh_database("sparkify_contract_rs") as rs:
+        yield {"duckdb": str(tmp_path / "contract.duckdb"), "postgresql": pg, "redshift": rs}
+
+
+def run_redshift_models() -> ExitStack:
+    """While open, PostgreSQL warehouses build the star with the Redshift models."""
+    stack = ExitStack()
+    patch = stack.enter_context(pytest.MonkeyPatch.context())
+    patch.setattr(PostgresWarehouse, "model_dialect", "redshift")
+    return stack
 
 
 def run_both(warehouses: dict[str, str], *args: str) -> dict[str, Any]:
+    """The same command against every warehouse; all must end alike."""
     results = {}
     for kind, url in warehouses.items():
-        results[kind] = run_cli(*args, "--warehouse", url)
+        with run_redshift_models() if kind == "redshift" else ExitStack():
+            results[kind] = run_cli(*args, "--warehouse", url)
     codes = {kind: r.exit_code for kind, r in results.items()}
     assert len(set(codes.values())) == 1, {kind: (r.exit_code, r.output) for kind, r in results.items()}
     return results
 
 
 def assert_same(warehouses: dict[str, str]) -> dict[str, Any]:
-    duck, pg = dump(warehouses["duckdb"]), dump(warehouses["postgresql"])
-    for table in TABLES:
-        assert pg[table] == duck[table], f"{table} differs between PostgreSQL and DuckDB"
+    duck = dump(warehouses["duckdb"])
+    for kind in ("postgresql", "redshift"):
+        if kind in warehouses:
+            other = dump(warehouses[kind])
+            for table in TABLES:
+                assert other[table] == duck[table], f"{table} differs between {kind} and DuckDB"
     return duck
 
 

@@ -9,7 +9,7 @@ import sqlglot
 from sqlglot import exp
 
 from sparkify.pipeline.dry_run import plan
-from sparkify.warehouse.sqlfiles import read_sql, split_statements
+from sparkify.warehouse.sqlfiles import model_statements, split_statements
 from tests.conftest import run_cli, run_sparkify
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-s3-read"
@@ -38,7 +38,7 @@ def test_duckdb_plan_lists_batches_and_creates_nothing(sample: Path, tmp_path: P
     assert "CREATE OR REPLACE TEMP TABLE _parsed AS" in out
     assert "read_json(:file, format='newline_delimited'" in out  # the fast way, tried first for logs
     assert "only when the load replaced an event file" in out
-    for statement in split_statements(read_sql("models/songplays", "duckdb")):
+    for statement in model_statements("songplays", "duckdb"):
         assert statement.strip() + ";" in out  # the exact model SQL the load runs
     assert out.rstrip().endswith("COMMIT;")
 
@@ -47,7 +47,7 @@ def test_postgresql_plan_needs_no_server(sample: Path) -> None:
     result = run_cli("etl", "--logs", str(sample / "log_data"), "--warehouse",
                      "postgresql://nobody@127.0.0.1:9/none", "--dry-run", env=NOWHERE)
     assert result.exit_code == 0, result.output
-    for statement in split_statements(read_sql("models/users", "postgresql")):
+    for statement in model_statements("users", "postgresql"):
         assert statement.strip() + ";" in result.output
     assert "model songs" not in result.output  # no songs given: songs and artists are not rebuilt
 

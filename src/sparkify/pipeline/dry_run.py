@@ -18,7 +18,7 @@ from sparkify.warehouse import repair
 from sparkify.config import mask_url, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import BATCH_FILES, SourceFile, batches, discover
-from sparkify.warehouse.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
+from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import (
     EVENTS,
     SONGS,
@@ -88,7 +88,7 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
              split_statements(read_sql(f"{dialect}/drop_tables", dialect))
              + split_statements(read_sql(f"{dialect}/create_tables", dialect))]
     steps += [Step(_staging_ddl(source)) for source in SOURCES.values()]
-    steps += [Step(s) for s in split_statements(read_sql("models/song_matches", dialect))]
+    steps += [Step(s) for s in model_statements(MATCHES_VIEW, dialect)]
     steps.append(Step("BEGIN", "the load: one transaction"))
     for source, spec, files in inputs:
         for number, uris in _batch_notes(spec, files, Backend.batch_bytes):
@@ -122,15 +122,12 @@ def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile
     steps.append(Step(repair.candidates_sql(dialect, 0).replace("load_id = 0", "load_id = :load_id"),
                       "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"))
     songs_changed = any(source is SONGS for source, _, _ in inputs)
-    for model in MODELS:
-        if model in ("songs", "artists") and not songs_changed:
-            continue
-        for s in split_statements(read_sql(f"models/{model}", dialect)):
+    for model, s in star_statements(dialect, songs_changed):
+        if model == REMATCH:
+            steps.append(Step(s, "songs changed and songplays existed before: re-match them"))
+        else:
             prune = dialect == "duckdb" and is_play_prune(s)
             steps.append(Step(s, f"model {model}" + (": only when the load replaced an event file" if prune else "")))
-        if model == "songplays" and songs_changed:
-            steps += [Step(s, "songs changed and songplays existed before: re-match them")
-                      for s in split_statements(read_sql("models/songplays_rematch", dialect))]
     steps.append(Step("UPDATE staging.loads SET status = 'committed' … WHERE load_id = :load_id"))
     steps.append(Step("COMMIT"))
     return steps

@@ -19,7 +19,7 @@ import duckdb
 from sparkify.errors import SparkifyError
 from sparkify.staging.parse import PARSED, FileFacts, PrivateParser, file_facts_of, has_long_line, parse_files
 from sparkify.inputs.sources import SourceFile, batches
-from sparkify.warehouse.sqlfiles import MODELS, is_play_prune, read_sql, split_statements
+from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
@@ -105,7 +105,8 @@ class DuckDBWarehouse(Warehouse):
                 self._run_file(name)
             for source in SOURCES.values():
                 self.con.execute(_staging_ddl(source))
-            self._run_file("models/song_matches")
+            for statement in model_statements(MATCHES_VIEW, self.dialect):
+                self.con.execute(statement)
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
@@ -299,15 +300,12 @@ class DuckDBWarehouse(Warehouse):
         # (stage() deleted the file's old rows). Only then does songplays' first statement, the
         # prune (an anti-join of every play with staging), run.
         replaced = self._replaced_events
-        for model in MODELS:
-            if model in ("songs", "artists") and not songs_changed:
-                continue
-            for statement in split_statements(read_sql(f"models/{model}", self.dialect)):
-                if is_play_prune(statement) and not (had_plays and replaced):
-                    continue  # the prune: no play lost its event
-                self.con.execute(statement)
-            if model == "songplays" and songs_changed and had_plays:  # new plays were matched on insert
-                self._run_file("models/songplays_rematch")
+        for model, statement in star_statements(self.dialect, songs_changed):
+            if is_play_prune(statement) and not (had_plays and replaced):
+                continue  # the prune: no play lost its event
+            if model == REMATCH and not had_plays:
+                continue  # every play is new: matched as it was inserted
+            self.con.execute(statement)
 
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
         self.con.execute(

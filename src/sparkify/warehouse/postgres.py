@@ -24,9 +24,9 @@ from sparkify.config import mask_url
 from sparkify.errors import SparkifyError
 from sparkify.staging.parse import PARSED, PrivateParser, file_checksums, parse_files
 from sparkify.inputs.sources import SourceFile
-from sparkify.warehouse.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source
-from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
+from sparkify.warehouse.base import STAR_TABLES, FileCounts, QueryResult, StageResult, Warehouse
 
 #: Our own sessions see the star schema unqualified, as DuckDB users do.
 SEARCH_PATH = "analytics,staging,public"
@@ -73,6 +73,9 @@ def _errors(method: F) -> F:
 class PostgresWarehouse(Warehouse):
     dialect = "postgresql"
     placeholder = "%s"
+    #: The SQL the star schema is built in. "redshift" only in the contract test, where PostgreSQL
+    #: runs the Redshift spelling of the models (MERGE, TIMESTAMP 'epoch' arithmetic, no hints).
+    model_dialect = "postgresql"
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -107,56 +110,14 @@ class PostgresWarehouse(Warehouse):
                 self.con.execute(
                     f"CREATE INDEX {source.table}_source_file ON staging.{source.table} (source_file)"
                 )
-            self._run_file("models/song_matches")
+            for statement in model_statements(MATCHES_VIEW, self.dialect):
+                self.con.execute(statement)
             for role in analysts:
                 self._grant_read(role)
 
     def _run_file(self, name: str) -> None:
         for statement in split_statements(read_sql(name, self.dialect)):
             self.con.execute(statement)
-
-    def _run_model(self, model: str) -> None:
-        """Run a model; a full rebuild (`DELETE FROM t;` + `INSERT INTO t (…) SELECT …`) becomes an upsert.
-
-        The shared model stays the one definition of the table's contents. Upserting it, instead of
-        deleting and re-inserting every row, leaves unchanged rows alone: no dead tuples, no index
-        churn and no foreign-key re-checks for the songs and artists that most loads do not touch.
-        """
-        statements = split_statements(read_sql(f"models/{model}", self.dialect))
-        i = 0
-        while i < len(statements):
-            pair = _full_rebuild(statements[i], statements[i + 1]) if i + 1 < len(statements) else None
-            if pair:
-                self._upsert(*pair)
-                i += 2
-            else:
-                self.con.execute(statements[i])
-                i += 1
-
-    def _upsert(self, table: str, columns: list[str], select: str) -> None:
-        keys = [r[0] for r in self.con.execute(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY a.attnum",
-            [table],
-        ).fetchall()]
-        if not keys:
-            raise SparkifyError(f"{table} has no primary key to upsert on")
-        names = ", ".join(columns)
-        self.con.execute(f"CREATE TEMP TABLE _model ({names}) ON COMMIT DROP AS {select}")
-        match = " AND ".join(f"m.{k} = t.{k}" for k in keys)
-        self.con.execute(f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM _model AS m WHERE {match})")
-        others = [c for c in columns if c not in keys]
-        if others:
-            sets = ", ".join(f"{c} = excluded.{c}" for c in others)
-            old = ", ".join(f"{table}.{c}" for c in others)
-            new = ", ".join(f"excluded.{c}" for c in others)
-            action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
-        else:
-            action = "DO NOTHING"
-        self.con.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM _model ON CONFLICT ({', '.join(keys)}) {action}"
-        )
-        self.con.execute("DROP TABLE _model")
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -280,13 +241,11 @@ class PostgresWarehouse(Warehouse):
         try:
             self.con.execute("ANALYZE staging.staging_events")
             self.con.execute("ANALYZE staging.staging_songs")
-            for model in MODELS:
-                if model in ("songs", "artists") and not songs_changed:
-                    continue
-                self._run_model(model)
-                if model == "songplays" and songs_changed:
-                    self._run_file("models/songplays_rematch")
-                self.con.execute(f'ANALYZE analytics."{model}"')
+            statements = star_statements(self.model_dialect, songs_changed)
+            for i, (model, statement) in enumerate(statements):
+                self.con.execute(statement)
+                if model in STAR_TABLES and (i + 1 == len(statements) or statements[i + 1][0] != model):
+                    self.con.execute(f'ANALYZE analytics."{model}"')  # fresh statistics for the next model
             # Deferred foreign keys are checked here, while a failure can still be reported.
             self.con.execute("SET CONSTRAINTS ALL IMMEDIATE")
         except psycopg.Error:
@@ -437,23 +396,6 @@ _DUCKDB_TYPES = {"int8": "BIGINT", "int4": "INTEGER", "int2": "SMALLINT", "float
 def _type_name(oid: int) -> str:
     info = psycopg.adapters.types.get(oid)
     return info.name if info else ""
-
-
-_DELETE_ALL = re.compile(r"DELETE\s+FROM\s+(analytics\.\w+)", re.IGNORECASE)
-_INSERT = re.compile(r"INSERT\s+INTO\s+(analytics\.\w+)\s*\(([^)]*)\)\s*(.+)", re.IGNORECASE | re.DOTALL)
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def _full_rebuild(first: str, second: str) -> tuple[str, list[str], str] | None:
-    """(table, columns, select) when `first` empties a table that `second` then fills."""
-    delete = _DELETE_ALL.fullmatch(first.strip())
-    insert = _INSERT.fullmatch(second.strip())
-    if not delete or not insert or delete.group(1).lower() != insert.group(1).lower():
-        return None
-    columns = [c.strip() for c in insert.group(2).split(",")]
-    if not all(_IDENTIFIER.match(c) for c in columns):
-        return None
-    return insert.group(1), columns, insert.group(3)
 
 
 def _libpq_url(url: str) -> str:

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sparkify.config import mask_url
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
-from sparkify.warehouse.sqlfiles import MODELS, read_sql, split_statements
+from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements as rendered_model, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 
@@ -186,7 +186,7 @@ def create_statements() -> list[str]:
     statements = split_statements(read_sql("redshift/drop_tables", DIALECT))
     statements += split_statements(read_sql("redshift/create_tables", DIALECT))
     statements += [staging_ddl(source) for source in SOURCES.values()]
-    statements += split_statements(read_sql("models/song_matches", DIALECT))
+    statements += rendered_model(MATCHES_VIEW, DIALECT)
     return statements
 
 
@@ -343,15 +343,8 @@ def load_sources_sql(source: Source, load_id: int | str, files: int, result: Sta
 
 
 def model_statements(songs_changed: bool) -> list[str]:
-    """The star schema's build, in order: the same models as the other backends, in Redshift SQL."""
-    statements: list[str] = []
-    for model in MODELS:
-        if model in ("songs", "artists") and not songs_changed:
-            continue
-        statements += split_statements(read_sql(f"models/{model}", DIALECT))
-        if model == "songplays" and songs_changed:
-            statements += split_statements(read_sql("models/songplays_rematch", DIALECT))
-    return statements
+    """The star schema's build, in order: the shared models, in Redshift's SQL (warehouse/dialects.py)."""
+    return [statement for _, statement in star_statements(DIALECT, songs_changed)]
 
 
 def commit_statements(load_id: int | str, files: int | str, result: StageResult | None) -> list[str]:

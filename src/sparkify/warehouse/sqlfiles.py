@@ -1,11 +1,22 @@
-"""Reading the SQL that lives in `sparkify/sql/`: a dialect's own file first, else the shared one."""
+"""Reading the SQL that lives in `sparkify/sql/`: a dialect's own file first, else the shared one.
+
+The models (`sql/models/*.sql`) are shared by every backend; `model_statements` writes one in a
+backend's SQL (sparkify.warehouse.dialects), and `star_statements` is the one order in which every
+backend builds the star schema.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 
+from sparkify.warehouse.dialects import expand
+
 #: The star schema's models, in the order they are built.
 MODELS = ("songs", "artists", "users", "songplays", "time")
+#: Run after songplays when songs changed: plays staged earlier are matched again.
+REMATCH = "songplays_rematch"
+#: Created with the tables: staging.song_matches, the matching rule the rematch applies.
+MATCHES_VIEW = "song_matches"
 
 
 def is_play_prune(statement: str) -> bool:
@@ -22,6 +33,25 @@ def read_sql(name: str, dialect: str) -> str:
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
     raise FileNotFoundError(f"no SQL named {name!r} for {dialect}")
+
+
+def model_statements(model: str, dialect: str) -> list[str]:
+    """The statements of `sql/models/<model>.sql`, written in `dialect`'s SQL."""
+    return [out for statement in split_statements(read_sql(f"models/{model}", dialect))
+            for out in expand(statement, dialect)]
+
+
+def star_statements(dialect: str, songs_changed: bool) -> list[tuple[str, str]]:
+    """(model, statement) in the order every backend builds the star: songs and artists only when
+    songs changed; the rematch of earlier plays right after songplays, when songs changed."""
+    built: list[tuple[str, str]] = []
+    for model in MODELS:
+        if model in ("songs", "artists") and not songs_changed:
+            continue
+        built += [(model, s) for s in model_statements(model, dialect)]
+        if model == "songplays" and songs_changed:
+            built += [(REMATCH, s) for s in model_statements(REMATCH, dialect)]
+    return built
 
 
 def split_statements(sql: str) -> list[str]:

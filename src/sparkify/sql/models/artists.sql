@@ -2,14 +2,12 @@
 -- Rule: take the song record that says the most about the artist (the most non-empty of name,
 -- location, latitude, longitude); on a tie, the record with the smallest song_id.
 -- An empty or blank location becomes NULL. Mangled text is repaired through staging.text_repairs.
-DELETE FROM analytics.artists;
-
+{{ replace_by(artist_id) }}
 INSERT INTO analytics.artists (artist_id, name, location, latitude, longitude)
 SELECT ranked.artist_id, COALESCE(n.fixed, ranked.artist_name), NULLIF(TRIM(COALESCE(l.fixed, ranked.artist_location)), ''),
        ranked.artist_latitude, ranked.artist_longitude
 FROM (
-    SELECT artist_id, artist_name, artist_latitude, artist_longitude,
-           artist_location, NULLIF(TRIM(artist_location), '') AS location,
+    SELECT artist_id, artist_name, artist_latitude, artist_longitude, artist_location,
            row_number() OVER (
                PARTITION BY artist_id
                ORDER BY (CASE WHEN artist_name IS NULL THEN 0 ELSE 1 END

@@ -12,34 +12,40 @@
 -- they were loaded (staging and the star are committed together; after editing the star by hand,
 -- `etl --full-refresh` rebuilds it). To stay fast on millions of events, only narrow rows (keys
 -- and numbers) are sorted and ranked; the wide columns are read once, as the plays are inserted.
--- The temporary tables below live until the end of this file.
+-- The temporary tables below live until the end of this file. Every backend runs this file
+-- (Redshift too: anti-joins are NOT IN / LEFT JOIN … IS NULL, never correlated subqueries).
 
 -- 1. Plays whose event is no longer staged (its file was replaced) go away. The DuckDB backend
 --    runs this only when the load replaced a file of an earlier load.
 DELETE FROM analytics.songplays
-WHERE NOT EXISTS (
-    SELECT 1
-    FROM (
-        SELECT CAST(user_id AS BIGINT) AS user_id, session_id, item_in_session, epoch_ms(ts) AS start_time
-        FROM staging.staging_events
-        WHERE page = 'NextSong' AND user_id <> ''
-    ) AS e
-    WHERE e.user_id = analytics.songplays.user_id AND e.session_id = analytics.songplays.session_id
-      AND e.item_in_session = analytics.songplays.item_in_session
-      AND e.start_time = analytics.songplays.start_time
+WHERE songplay_id NOT IN (
+    SELECT p.songplay_id
+    FROM analytics.songplays AS p
+    JOIN staging.staging_events AS e
+      ON e.page = 'NextSong' AND e.user_id <> ''
+     AND CAST(e.user_id AS BIGINT) = p.user_id AND e.session_id = p.session_id
+     AND e.item_in_session = p.item_in_session AND {{ epoch_ms(e.ts) }} = p.start_time
 );
 
--- 2. The key of every new play, how many times this load staged it, and its songplay_id: after
---    the largest one given so far, in (ts, user_id, session_id, item_in_session) order. The copies
---    of an event share its number (dense_rank); one row per play is kept.
+-- 2. The key of every new play, whether this load staged it more than once, and its songplay_id:
+--    after the largest one given so far, in (ts, user_id, session_id, item_in_session) order. The
+--    copies of an event share its number (dense_rank), and one row per play is kept; one sort
+--    serves every window (a copy follows its first copy, so `lead` tells whether there are more).
+--    Redshift has neither a WINDOW clause nor RANGE frames, so each OVER is spelled out.
 CREATE TEMP TABLE songplays_new AS
-SELECT user_id, session_id, item_in_session, ts, copies,
+SELECT user_id, session_id, item_in_session, ts, copied,
        (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays) + number AS songplay_id
 FROM (
     SELECT e.user_id, e.session_id, e.item_in_session, e.ts,
-           dense_rank() OVER play_order AS number,
-           count(*) OVER (play_order RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS copies,
-           row_number() OVER play_order AS copy, rank() OVER play_order AS first_copy
+           dense_rank() OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS number,
+           CASE WHEN lead(e.ts) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.ts
+                 AND lead(e.user_id) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.user_id
+                 AND lead(e.session_id) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.session_id
+                 AND lead(e.item_in_session) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session)
+                     = e.item_in_session
+                THEN 1 ELSE 0 END AS copied,
+           row_number() OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS copy,
+           rank() OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS first_copy
     FROM (
         SELECT CAST(user_id AS BIGINT) AS user_id, session_id, item_in_session, ts
         FROM staging.staging_events
@@ -49,9 +55,8 @@ FROM (
     ) AS e
     LEFT JOIN analytics.songplays AS p
       ON p.user_id = e.user_id AND p.session_id = e.session_id
-     AND p.item_in_session = e.item_in_session AND p.start_time = epoch_ms(e.ts)
+     AND p.item_in_session = e.item_in_session AND p.start_time = {{ epoch_ms(e.ts) }}
     WHERE p.songplay_id IS NULL
-    WINDOW play_order AS (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session)
 ) AS keys
 WHERE copy = first_copy;
 
@@ -83,7 +88,7 @@ WITH play_copies AS (
      AND n.item_in_session = e.item_in_session AND n.ts = e.ts
     LEFT JOIN (SELECT DISTINCT title, name FROM songplays_songs WHERE namesakes > 1) AS shared
       ON shared.title = e.title AND shared.name = e.name
-    WHERE n.copies > 1 OR shared.title IS NOT NULL
+    WHERE n.copied = 1 OR shared.title IS NOT NULL
 )
 SELECT c.user_id, c.session_id, c.item_in_session, c.ts, c.load_id, c.source_file, c.source_line,
        best.song_id, best.artist_id
@@ -114,7 +119,7 @@ WHERE c.copy = 1;
 -- 5. The new plays that need no ranking: one copy, naming at most one song.
 INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
                                  session_id, location, user_agent, item_in_session)
-SELECT n.songplay_id, epoch_ms(n.ts), n.user_id, e.level, s.song_id, s.artist_id,
+SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, e.level, s.song_id, s.artist_id,
        n.session_id, COALESCE(t.fixed, e.location), TRIM(BOTH '"' FROM e.user_agent), n.item_in_session
 FROM (
     -- play_user_id: the user of a NextSong event, NULL for other events (they join no play).
@@ -133,16 +138,15 @@ LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
 LEFT JOIN songplays_songs AS s
   ON s.namesakes = 1 AND s.title = COALESCE(rs.fixed, e.song) AND s.name = COALESCE(ra.fixed, e.artist)
 LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location
-WHERE NOT EXISTS (
-    SELECT 1 FROM songplays_ranked AS r
-    WHERE r.user_id = n.user_id AND r.session_id = n.session_id
-      AND r.item_in_session = n.item_in_session AND r.ts = n.ts
-);
+LEFT JOIN songplays_ranked AS r
+  ON r.user_id = n.user_id AND r.session_id = n.session_id
+ AND r.item_in_session = n.item_in_session AND r.ts = n.ts
+WHERE r.user_id IS NULL;
 
 -- 6. The ranked plays: their chosen copy, with the song ranked in step 4.
 INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
                                  session_id, location, user_agent, item_in_session)
-SELECT n.songplay_id, epoch_ms(n.ts), n.user_id, e.level, r.song_id, r.artist_id,
+SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, e.level, r.song_id, r.artist_id,
        n.session_id, COALESCE(t.fixed, e.location), TRIM(BOTH '"' FROM e.user_agent), n.item_in_session
 FROM songplays_ranked AS r
 JOIN staging.staging_events AS e

@@ -6,10 +6,9 @@
 --
 -- Events without a level are skipped when comparing levels. Only users who changed level need
 -- their events put in order; the others get their single version from one pass per user.
-DELETE FROM analytics.users;
-
+{{ replace_by(user_id, valid_from) }}
 INSERT INTO analytics.users (user_id, first_name, last_name, gender, level, valid_from, valid_to, is_current)
-WITH events AS NOT MATERIALIZED (  -- all events with a userId: read where used, never stored
+WITH events AS {{ not_materialized() }} (  -- all events with a userId: read where used, never stored
     SELECT CAST(user_id AS BIGINT) AS user_id, level, ts, session_id, item_in_session,
            first_name, last_name, gender
     FROM staging.staging_events
@@ -67,7 +66,7 @@ profiles AS (
     WHERE pick = 1
 )
 SELECT v.user_id, COALESCE(f.fixed, p.first_name), COALESCE(l.fixed, p.last_name), p.gender, v.level,
-       epoch_ms(v.from_ts), epoch_ms(v.to_ts), v.to_ts IS NULL
+       {{ epoch_ms(v.from_ts) }}, {{ epoch_ms(v.to_ts) }}, v.to_ts IS NULL
 FROM versions AS v
 LEFT JOIN profiles AS p ON p.user_id = v.user_id
 LEFT JOIN staging.text_repairs AS f ON f.raw_text = p.first_name

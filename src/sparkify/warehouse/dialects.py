@@ -1,0 +1,139 @@
+"""The few things DuckDB, PostgreSQL and Redshift spell differently, each named once.
+
+The models in `sql/models/*.sql` are one file each, for every backend. Where the backends differ,
+a model says what it means with a small macro, `{{ name(arguments) }}`, and this module writes it
+in the backend's own SQL (the way dbt's adapter macros do):
+
+- `{{ epoch_ms(x) }}`: milliseconds since the epoch as a TIMESTAMP, exact to the millisecond.
+- `{{ not_materialized() }}`: ask for a CTE to be read where it is used, never stored (Redshift
+  has no such hint, and inlines CTEs anyway).
+- `{{ replace_by(key, …) }}` before `INSERT INTO table (columns) SELECT …`: make the table's rows
+  exactly what the SELECT returns, row for row by the key. DuckDB deletes and inserts; PostgreSQL
+  upserts (unchanged rows are left alone: no dead tuples, no foreign-key re-checks); Redshift,
+  which enforces no key, MERGEs.
+
+One rule is the same everywhere and lives here too, so that it is written once:
+
+- `{{ clean(x) }}`: the text rule of the star schema: leading and trailing spaces removed, and a
+  value left empty becomes NULL (Redshift's COPY already loads blank fields as NULL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+DIALECTS = ("duckdb", "postgresql", "redshift")
+
+_MACRO = re.compile(r"\{\{\s*(\w+)\s*\((.*?)\)\s*\}\}", re.DOTALL)
+_REPLACE = re.compile(r"^\s*\{\{\s*replace_by\s*\((?P<keys>[^)]*)\)\s*\}\}\s*", re.DOTALL)
+_INSERT = re.compile(r"INSERT\s+INTO\s+(?P<table>[\w.\"]+)\s*\((?P<columns>[^)]*)\)\s*(?P<select>.+)",
+                     re.IGNORECASE | re.DOTALL)
+
+
+def _arguments(text: str) -> list[str]:
+    """A macro's arguments: raw SQL split at commas outside parentheses and quotes."""
+    parts, depth, quote, current = [], 0, False, ""
+    for char in text:
+        if char == "'":
+            quote = not quote
+        elif not quote and char == "(":
+            depth += 1
+        elif not quote and char == ")":
+            depth -= 1
+        if char == "," and depth == 0 and not quote:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def clean(value: str) -> str:
+    """The one text rule of the star: trimmed of spaces, and NULL when nothing is left."""
+    return f"NULLIF(TRIM({value}), '')"
+
+
+def epoch_ms(dialect: str, value: str) -> str:
+    if dialect in ("duckdb", "postgresql"):  # PostgreSQL: analytics.epoch_ms, inlined by the planner
+        return f"epoch_ms({value})"
+    return f"(TIMESTAMP 'epoch' + ({value}) * INTERVAL '0.001 second')"
+
+
+def not_materialized(dialect: str) -> str:
+    return "" if dialect == "redshift" else "NOT MATERIALIZED"
+
+
+def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], select: str) -> list[str]:
+    """The statements that make `table` hold exactly the rows of `select`, matched on `keys`."""
+    names = ", ".join(columns)
+    if dialect == "duckdb":
+        return [f"DELETE FROM {table}", f"INSERT INTO {table} ({names})\n{select}"]
+    temp = "model_" + table.rpartition(".")[2].strip('"')
+    others = [c for c in columns if c not in keys]
+    if dialect == "postgresql":
+        match = " AND ".join(f"m.{k} = t.{k}" for k in keys)
+        if others:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in others)
+            old = ", ".join(f"{table}.{c}" for c in others)
+            new = ", ".join(f"excluded.{c}" for c in others)
+            action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+        else:
+            action = "DO NOTHING"
+        return [
+            f"CREATE TEMP TABLE {temp} ({names}) ON COMMIT DROP AS\n{select}",
+            f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {temp} AS m WHERE {match})",
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ON CONFLICT ({', '.join(keys)}) {action}",
+            f"DROP TABLE {temp}",
+        ]
+    statements = [f"CREATE TEMP TABLE {temp} ({names}) AS\n{select}"]
+    if len(keys) == 1:  # Redshift: no correlated subqueries, so the anti-join is NOT IN
+        statements.append(f"DELETE FROM {table} WHERE {keys[0]} NOT IN (SELECT {keys[0]} FROM {temp})")
+        on = f"{table}.{keys[0]} = m.{keys[0]}"
+        sets = ", ".join(f"{c} = m.{c}" for c in others)
+        values = ", ".join(f"m.{c}" for c in columns)
+        statements.append(
+            f"MERGE INTO {table} USING {temp} AS m ON {on}\n"
+            + (f"WHEN MATCHED THEN UPDATE SET {sets}\n" if others else "")
+            + f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
+        )
+    else:  # a composite key: NOT IN cannot compare rows on Redshift, so delete-insert
+        statements += [f"DELETE FROM {table}", f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp}"]
+    statements.append(f"DROP TABLE {temp}")
+    return statements
+
+
+#: The expression macros, by name: each takes the dialect and its SQL arguments.
+MACROS: dict[str, Callable[..., str]] = {
+    "epoch_ms": epoch_ms,
+    "not_materialized": not_materialized,
+    "clean": lambda dialect, value: clean(value),
+}
+
+
+def expand(statement: str, dialect: str) -> list[str]:
+    """One statement of a model, written in `dialect`'s SQL (one or more statements)."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+    replace = _REPLACE.match(statement)
+    if replace:
+        rest = statement[replace.end():]
+        insert = _INSERT.fullmatch(rest.strip())
+        if not insert:
+            raise ValueError("{{ replace_by(…) }} must come before INSERT INTO table (columns) SELECT …")
+        keys = _arguments(replace.group("keys"))
+        columns = _arguments(insert.group("columns"))
+        return replace_by(dialect, keys, insert.group("table"), columns, _expressions(insert.group("select"), dialect))
+    return [_expressions(statement, dialect)]
+
+
+def _expressions(sql: str, dialect: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        name, arguments = match.group(1), _arguments(match.group(2))
+        if name not in MACROS:
+            raise ValueError(f"unknown SQL macro {{{{ {name}(…) }}}}")
+        return MACROS[name](dialect, *arguments)
+
+    return _MACRO.sub(one, sql)
