@@ -96,7 +96,7 @@ BREAKAGES = [
     ("user_null_valid_from", [("unkeyed", "users"),
                               "UPDATE analytics.users SET valid_from = NULL WHERE user_id = 2"],
      {"users_keys_not_null", "songplays_level_matches_user_version"}),
-    ("song_null_id", [("unkeyed", "songs"), "INSERT INTO analytics.songs VALUES (NULL, 'x', NULL, NULL, NULL)"],
+    ("song_null_id", [("unkeyed", "songs"), "INSERT INTO analytics.songs (song_id, title) VALUES (NULL, 'x')"],
      {"songs_keys_not_null"}),
     ("artist_null_id", [("unkeyed", "artists"), "INSERT INTO analytics.artists VALUES (NULL, 'x', NULL, NULL, NULL)"],
      {"artists_keys_not_null"}),

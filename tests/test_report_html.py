@@ -178,7 +178,7 @@ def hostile_warehouse(sample_warehouse: str, tmp_path_factory: pytest.TempPathFa
     shutil.copy(sample_warehouse, path)
     con = duckdb.connect(str(path))
     con.execute("INSERT INTO analytics.artists VALUES ('ARXSS', '<b>Bold</b> & \"Quoted\"', '<i>here</i>', NULL, NULL)")
-    con.execute("INSERT INTO analytics.songs VALUES ('SOXSS', ?, 'ARXSS', 2020, 200.0)", [XSS])
+    con.execute("INSERT INTO analytics.songs (song_id, title, artist_id, year, duration) VALUES ('SOXSS', ?, 'ARXSS', 2020, 200.0)", [XSS])
     con.execute("UPDATE analytics.songplays SET song_id = 'SOXSS', artist_id = 'ARXSS', location = ? "
                 "WHERE songplay_id IN (1, 2, 3)", ["<img src=x onerror=alert(2)>"])
     con.close()

@@ -66,7 +66,8 @@ CREATE TABLE analytics.songs (
     title      VARCHAR,
     artist_id  VARCHAR,
     year       INTEGER,
-    duration   DOUBLE
+    duration   DOUBLE,
+    artist_name VARCHAR               -- the song's own credited artist (artists.name: one per artist)
 );
 
 CREATE TABLE analytics.artists (

@@ -1,17 +1,17 @@
 -- artists: exactly one row per artist_id, even when its songs disagree about the artist.
 -- Rule: take the song record that says the most about the artist (the most non-empty of name,
 -- location, latitude, longitude); on a tie, the record with the smallest song_id.
--- An empty or blank location becomes NULL. Mangled text is repaired through staging.text_repairs.
+-- Text is repaired through staging.text_repairs, then cleaned: trimmed, and NULL when empty.
 {{ replace_by(artist_id) }}
 INSERT INTO analytics.artists (artist_id, name, location, latitude, longitude)
-SELECT ranked.artist_id, COALESCE(n.fixed, ranked.artist_name), NULLIF(TRIM(COALESCE(l.fixed, ranked.artist_location)), ''),
+SELECT ranked.artist_id, {{ clean(COALESCE(n.fixed, ranked.artist_name)) }}, {{ clean(COALESCE(l.fixed, ranked.artist_location)) }},
        ranked.artist_latitude, ranked.artist_longitude
 FROM (
     SELECT artist_id, artist_name, artist_latitude, artist_longitude, artist_location,
            row_number() OVER (
                PARTITION BY artist_id
-               ORDER BY (CASE WHEN artist_name IS NULL THEN 0 ELSE 1 END
-                       + CASE WHEN NULLIF(TRIM(artist_location), '') IS NULL THEN 0 ELSE 1 END
+               ORDER BY (CASE WHEN {{ clean(artist_name) }} IS NULL THEN 0 ELSE 1 END
+                       + CASE WHEN {{ clean(artist_location) }} IS NULL THEN 0 ELSE 1 END
                        + CASE WHEN artist_latitude IS NULL THEN 0 ELSE 1 END
                        + CASE WHEN artist_longitude IS NULL THEN 0 ELSE 1 END) DESC,
                         song_id

@@ -1,7 +1,9 @@
 -- song_matches: which song each NextSong event played.
 -- An event matches a song when the event's `song` equals the song's title and the event's
--- `artist` equals the song's artist name, exactly, after both are repaired (staging.text_repairs). When several songs match, the one whose
--- duration is closest to the event's `length` wins (then the smallest song_id).
+-- `artist` equals that song's own artist name (songs.artist_name, not the one name the artists
+-- dimension keeps per artist_id), exactly, after both are repaired (staging.text_repairs) and
+-- cleaned (trimmed, NULL when empty). When several songs match, the one whose duration is
+-- closest to the event's `length` wins (then the smallest song_id).
 -- Events are identified by (user_id, session_id, item_in_session, ts), user_id as a number.
 CREATE VIEW staging.song_matches AS
 SELECT user_id, session_id, item_in_session, ts, song_id, artist_id
@@ -14,13 +16,10 @@ FROM (
     FROM staging.staging_events AS e
     LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
     LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
-    -- songs with their artist's name first, so events join on (title, name) at once: titles
-    -- alone repeat ("Intro") and would fan out
-    JOIN (
-        SELECT songs.song_id, songs.artist_id, songs.title, songs.duration, artists.name
-        FROM analytics.songs AS songs
-        JOIN analytics.artists AS artists ON artists.artist_id = songs.artist_id
-    ) AS s ON s.title = COALESCE(rs.fixed, e.song) AND s.name = COALESCE(ra.fixed, e.artist)
+    -- on (title, artist name) at once: titles alone repeat ("Intro") and would fan out
+    JOIN analytics.songs AS s
+      ON s.title = {{ clean(COALESCE(rs.fixed, e.song)) }}
+     AND s.artist_name = {{ clean(COALESCE(ra.fixed, e.artist)) }}
     WHERE e.page = 'NextSong' AND e.user_id <> ''
 ) AS candidates
 WHERE rank = 1;

@@ -4,9 +4,10 @@
 -- in time order. An event staged more than once (overlapping files) is one play: its most
 -- recently loaded copy gives level, location and user agent (then the first by file and line).
 -- song_id/artist_id follow the rule of staging.song_matches (song_matches.sql), applied here as
--- the plays are inserted: the song whose title and artist name equal the event's song and artist
--- (after repair); when several songs match (over all copies of the event), the duration closest
--- to the event's length wins, then the smallest song_id.
+-- the plays are inserted: the song whose title and own artist name (songs.artist_name) equal the
+-- event's song and artist (after repair and cleaning); when several songs match (over all copies
+-- of the event), the duration closest to the event's length wins, then the smallest song_id.
+-- Text is repaired through staging.text_repairs, then cleaned: trimmed, and NULL when empty.
 --
 -- Only events staged by this load can be new plays: the events of earlier loads got theirs when
 -- they were loaded (staging and the star are committed together; after editing the star by hand,
@@ -60,12 +61,11 @@ FROM (
 ) AS keys
 WHERE copy = first_copy;
 
--- 3. Songs with their artist's name, and how many songs share that (title, name).
+-- 3. Songs with their own artist name, and how many songs share that (title, name).
 CREATE TEMP TABLE songplays_songs AS
-SELECT songs.song_id, songs.artist_id, songs.title, artists.name, songs.duration,
-       count(*) OVER (PARTITION BY songs.title, artists.name) AS namesakes
-FROM analytics.songs AS songs
-JOIN analytics.artists AS artists ON artists.artist_id = songs.artist_id;
+SELECT song_id, artist_id, title, artist_name AS name, duration,
+       count(*) OVER (PARTITION BY title, artist_name) AS namesakes
+FROM analytics.songs;
 
 -- 4. The few new plays that need ranking: those staged more than once, and those whose title and
 --    artist name several songs. Per play: the copy that gives its columns, and its best song.
@@ -77,7 +77,7 @@ WITH play_copies AS (
         -- play_user_id: as in step 5
         SELECT e.*,
                CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id,
-               COALESCE(rs.fixed, e.song) AS title, COALESCE(ra.fixed, e.artist) AS name
+               {{ clean(COALESCE(rs.fixed, e.song)) }} AS title, {{ clean(COALESCE(ra.fixed, e.artist)) }} AS name
         FROM staging.staging_events AS e
         LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
         LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
@@ -119,8 +119,9 @@ WHERE c.copy = 1;
 -- 5. The new plays that need no ranking: one copy, naming at most one song.
 INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
                                  session_id, location, user_agent, item_in_session)
-SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, e.level, s.song_id, s.artist_id,
-       n.session_id, COALESCE(t.fixed, e.location), TRIM(BOTH '"' FROM e.user_agent), n.item_in_session
+SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, s.song_id, s.artist_id,
+       n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
+       n.item_in_session
 FROM (
     -- play_user_id: the user of a NextSong event, NULL for other events (they join no play).
     -- Joining on it instead of filtering the events first lets DuckDB see this side as the whole
@@ -136,7 +137,8 @@ JOIN songplays_new AS n
 LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
 LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
 LEFT JOIN songplays_songs AS s
-  ON s.namesakes = 1 AND s.title = COALESCE(rs.fixed, e.song) AND s.name = COALESCE(ra.fixed, e.artist)
+  ON s.namesakes = 1 AND s.title = {{ clean(COALESCE(rs.fixed, e.song)) }}
+ AND s.name = {{ clean(COALESCE(ra.fixed, e.artist)) }}
 LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location
 LEFT JOIN songplays_ranked AS r
   ON r.user_id = n.user_id AND r.session_id = n.session_id
@@ -146,8 +148,9 @@ WHERE r.user_id IS NULL;
 -- 6. The ranked plays: their chosen copy, with the song ranked in step 4.
 INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
                                  session_id, location, user_agent, item_in_session)
-SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, e.level, r.song_id, r.artist_id,
-       n.session_id, COALESCE(t.fixed, e.location), TRIM(BOTH '"' FROM e.user_agent), n.item_in_session
+SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, r.song_id, r.artist_id,
+       n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
+       n.item_in_session
 FROM songplays_ranked AS r
 JOIN staging.staging_events AS e
   ON e.load_id = r.load_id AND e.source_file = r.source_file AND e.source_line = r.source_line

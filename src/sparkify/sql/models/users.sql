@@ -9,7 +9,7 @@
 {{ replace_by(user_id, valid_from) }}
 INSERT INTO analytics.users (user_id, first_name, last_name, gender, level, valid_from, valid_to, is_current)
 WITH events AS {{ not_materialized() }} (  -- all events with a userId: read where used, never stored
-    SELECT CAST(user_id AS BIGINT) AS user_id, level, ts, session_id, item_in_session,
+    SELECT CAST(user_id AS BIGINT) AS user_id, {{ clean(level) }} AS level, ts, session_id, item_in_session,
            first_name, last_name, gender
     FROM staging.staging_events
     WHERE user_id <> '' AND ts IS NOT NULL
@@ -65,7 +65,8 @@ profiles AS (
     ) AS latest
     WHERE pick = 1
 )
-SELECT v.user_id, COALESCE(f.fixed, p.first_name), COALESCE(l.fixed, p.last_name), p.gender, v.level,
+SELECT v.user_id, {{ clean(COALESCE(f.fixed, p.first_name)) }}, {{ clean(COALESCE(l.fixed, p.last_name)) }},
+       {{ clean(p.gender) }}, v.level,
        {{ epoch_ms(v.from_ts) }}, {{ epoch_ms(v.to_ts) }}, v.to_ts IS NULL
 FROM versions AS v
 LEFT JOIN profiles AS p ON p.user_id = v.user_id

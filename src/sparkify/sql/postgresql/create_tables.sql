@@ -78,7 +78,8 @@ CREATE TABLE analytics.songs (
     title      VARCHAR COLLATE "C",
     artist_id  VARCHAR COLLATE "C",
     year       INTEGER,
-    duration   DOUBLE PRECISION
+    duration   DOUBLE PRECISION,
+    artist_name VARCHAR COLLATE "C"   -- the song's own credited artist (artists.name: one per artist)
 );
 
 CREATE TABLE analytics.artists (

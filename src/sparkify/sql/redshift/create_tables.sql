@@ -74,6 +74,7 @@ CREATE TABLE analytics.songs (
     artist_id  VARCHAR(256),
     year       INTEGER,
     duration   DOUBLE PRECISION,
+    artist_name VARCHAR(65535),       -- the song's own credited artist (artists.name: one per artist)
     PRIMARY KEY (song_id)
 ) DISTSTYLE KEY DISTKEY(song_id) SORTKEY(song_id);
 
