@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from sparkify.config import mask_url
+from sparkify.config import mask_secrets
 
 #: The server the PostgreSQL tests use; its user must be allowed to create databases and roles.
 ADMIN_ENV = "SPARKIFY_TEST_POSTGRES"
@@ -39,7 +39,7 @@ def require_postgres() -> str:
     try:
         psycopg.connect(url, connect_timeout=3).close()
     except psycopg.Error as exc:
-        message = f"PostgreSQL not reachable at {mask_url(url)}: {str(exc).strip().splitlines()[0]}"
+        message = f"PostgreSQL not reachable at {mask_secrets(url)}: {str(exc).strip().splitlines()[0]}"
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI must run the PostgreSQL tests (.ci/run starts the server)")
         pytest.skip(f"{message}. To run these tests, {HOW_TO}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sparkify.config import mask_url
+from sparkify.config import holds_password, mask_secrets, remember_secrets, remember_url_secrets
 from sparkify.errors import SparkifyError
 
 CONFIG_ENV = "SPARKIFY_CONFIG"
@@ -71,8 +71,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value:
                 value = "***"
-            elif isinstance(value, str) and "://" in value:
-                value = mask_url(value)
+            elif isinstance(value, str):
+                value = mask_secrets(value)
             values[f.name] = value
         return values
 
@@ -242,6 +242,8 @@ _warned: set[str] = set()
 def _warn_secrets(path: str, values: dict[str, Any], warn: Callable[[str], None]) -> None:
     """Once per file and process: say which secrets belong elsewhere, never their values."""
     held = sorted(k for k in values if k in SECRET_FIELDS)
+    if holds_password(values.get("warehouse")):
+        held.append("a password in the warehouse URL")
     if not held or path in _warned:
         return
     _warned.add(path)
@@ -276,6 +278,8 @@ def load_settings(
         settings.config_file = str(path)
     for name, value in (overrides or {}).items():
         settings.set(name, value, "command line")
+    remember_secrets(*(getattr(settings, name) for name in SECRET_FIELDS))
+    remember_url_secrets(settings.warehouse)
     return settings
 
 

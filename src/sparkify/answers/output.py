@@ -6,15 +6,36 @@ import csv
 import datetime as dt
 import decimal
 import io
+import re
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sparkify.warehouse.base import QueryResult
 
 FORMATS = ("table", "csv", "json")
+
+#: What a terminal would obey rather than show: C0 controls but tab and newline, DEL, C1 controls
+#: (ESC starts colour, cursor and title sequences; CSI is its one-byte form), and the bidi overrides
+#: that reorder what is displayed.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`), never obeyed.
+
+    For data shown on a terminal only: CSV and JSON keep the values as they are.
+    """
+    return _CONTROLS.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def as_text(value: Any) -> Text:
+    """A value for a Rich table cell: plain text (never markup, `[/x]` and `[feat. X]` show as
+    they are), controls escaped."""
+    return Text(terminal_safe("" if value is None else str(_plain(value))))
 
 
 def _plain(value: Any) -> Any:
@@ -41,11 +62,11 @@ def as_json(result: QueryResult) -> str:
 
 
 def as_table(result: QueryResult, title: str | None = None) -> Table:
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else as_text(title), show_lines=False)
     for column in result.columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(as_text(column), overflow="fold")
     for row in result.rows:
-        table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+        table.add_row(*(as_text(v) for v in row))
     return table
 
 

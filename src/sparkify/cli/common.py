@@ -10,19 +10,23 @@ import duckdb
 from rich.console import Console
 from rich.text import Text
 
-from sparkify.config import WAREHOUSE_ENV, mask_url, resolve_warehouse
+from sparkify.answers.output import terminal_safe
+from sparkify.config import WAREHOUSE_ENV, mask_secrets, resolve_warehouse
 from sparkify.errors import SparkifyError
 from sparkify.warehouse import Warehouse, connect
 
 # Piped output is read by programs and people with wide windows: do not wrap it at 80 columns.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+# Never markup nor emoji codes: what is printed may hold data (`[/x]`, `Song [feat. X]`, `:smile:`).
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 def print_error(message: str) -> None:
     """`Error: message` on stderr; the message is plain text, never Rich markup (it may quote data
-    or an install command such as `pip install 'sparkify-warehouse[postgres]'`)."""
-    err.print(Text.assemble(("Error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    or an install command such as `pip install 'sparkify-warehouse[postgres]'`), its secrets
+    masked and its control characters shown as escapes."""
+    err.print(Text.assemble(("Error:", "bold red"), " ", terminal_safe(mask_secrets(message))),
+              highlight=False, soft_wrap=True)
 
 
 class SparkifyGroup(click.Group):
@@ -58,7 +62,7 @@ def open_warehouse(warehouse: str | None, *, read_only: bool = False, need_table
     if need_tables and not wh.tables_exist():
         wh.close()
         raise SparkifyError(
-            f"warehouse {mask_url(wh.url)!r} has no Sparkify tables: run `sparkify create-tables` or `sparkify etl`"
+            f"warehouse {mask_secrets(wh.url)!r} has no Sparkify tables: run `sparkify create-tables` or `sparkify etl`"
         )
     return wh
 

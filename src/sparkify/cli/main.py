@@ -24,7 +24,7 @@ from sparkify.cli.redshift import (
     print_dry_run,
     set_max_errors,
 )
-from sparkify.config import WAREHOUSE_ENV, mask_url, resolve_warehouse
+from sparkify.config import WAREHOUSE_ENV, mask_secrets, resolve_warehouse
 from sparkify.errors import SparkifyError
 from sparkify.pipeline.history import DEFAULT_ERRORS, load_history, recent_errors
 from sparkify.pipeline.load import LoadSummary, run_etl
@@ -56,10 +56,10 @@ def create_tables(warehouse: str | None, yes: bool) -> None:
     with _open(warehouse, need_tables=False) as wh:
         if wh.tables_exist() and not yes:
             click.confirm(
-                f"{mask_url(wh.url)} already has Sparkify tables. Drop them and all their data?", abort=True, err=True
+                f"{mask_secrets(wh.url)} already has Sparkify tables. Drop them and all their data?", abort=True, err=True
             )
         wh.create_tables()
-        out.print(f"Created the Sparkify tables in {mask_url(wh.url)}")
+        out.print(f"Created the Sparkify tables in {mask_secrets(wh.url)}")
 
 
 class RichProgress:
@@ -173,7 +173,7 @@ def status(warehouse: str | None) -> None:
                                   ("staging", "load_errors"), ("staging", "text_repairs")]
             + [("analytics", t) for t in STAR_TABLES]
         ]
-        out.print(f"Warehouse: {mask_url(wh.url)}")
+        out.print(f"Warehouse: {mask_secrets(wh.url)}")
         show(QueryResult(["table", "rows"], counts), "table", out)
         last = load_history(wh, limit=1)
         if last.rows:
@@ -235,7 +235,7 @@ def _check_warehouse(wh: Warehouse, checks_files: Sequence[str], fmt: str, quiet
     elif failed or not (quiet or brief):
         show(as_result(results if not quiet else failed), "table", out, title="Data-quality checks")
         summary = f"{len(results) - len(failed)} of {len(results)} checks passed"
-        (err if failed else out).print(f"[bold red]{summary}[/]" if failed else summary, highlight=False)
+        (err if failed else out).print(Text(summary, style="bold red" if failed else ""), highlight=False)
     elif brief and not quiet:
         out.print(f"Data-quality checks: {len(results)} of {len(results)} passed (`sparkify check` shows them)",
                   highlight=False)
@@ -319,7 +319,7 @@ def report(warehouse: str | None, fmt: str, out_dir: str | None, html_path: str 
     elif not html_path:
         match = answers[0][1] if answers and answers[0][0].name == "song_match_rate" else None
         if match is not None:
-            out.print(f"[bold yellow]{rep.match_rate_sentence(match)}[/]", highlight=False)
+            out.print(Text(rep.match_rate_sentence(match), style="bold yellow"), highlight=False)
         for q, result in answers:
             show(rep.for_terminal(q, result), "table", out, title=f"{q.title} ({q.name})")
 
@@ -417,10 +417,10 @@ def grant(warehouse: str | None, role: str, password_env: str | None) -> None:
     with _open(warehouse) as wh:
         grant_analyst = getattr(wh, "grant_analyst", None)
         if grant_analyst is None:
-            raise SparkifyError(f"`grant` needs a PostgreSQL warehouse; {mask_url(wh.url)!r} is {wh.dialect}")
+            raise SparkifyError(f"`grant` needs a PostgreSQL warehouse; {mask_secrets(wh.url)!r} is {wh.dialect}")
         created = grant_analyst(role, password)
         out.print(f"{'Created' if created else 'Updated'} login role {role}: it can read analytics "
-                  f"(search_path analytics), not staging, in {mask_url(wh.url)}")
+                  f"(search_path analytics), not staging, in {mask_secrets(wh.url)}")
 
 
 cli.add_command(cluster_group)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from sparkify.config import warehouse_scheme
+from sparkify.config import mask_secrets, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.settings import CONFIG_ENV, DEFAULT_CONFIG, PASSWORD_ENV, Settings, load_settings
 
@@ -115,7 +115,7 @@ def config_command(config: str | None, fmt: str) -> None:
     """
     settings = _settings(config)
     values = settings.masked()
-    values["warehouse (effective)"] = settings.effective_warehouse()
+    values["warehouse (effective)"] = mask_secrets(settings.effective_warehouse() or "") or None
     if fmt == "json":
         click.echo(json.dumps(values, indent=2, default=str))
         return

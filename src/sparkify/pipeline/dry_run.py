@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sparkify.warehouse import repair
-from sparkify.config import mask_url, warehouse_scheme
+from sparkify.config import mask_secrets, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import BATCH_FILES, SourceFile, batches, discover
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
@@ -195,7 +195,7 @@ def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, 
     inputs = _inputs(songs, logs)
     if scheme in ("duckdb", "postgresql"):
         return _embedded_plan(scheme, inputs, full_refresh)
-    raise SparkifyError(f"warehouse {mask_url(url)!r}: unsupported kind {scheme!r}")
+    raise SparkifyError(f"warehouse {mask_secrets(url)!r}: unsupported kind {scheme!r}")
 
 
 def _inputs_for_redshift(songs: str | None, logs: str | None) -> list[tuple[Source, str, list[SourceFile] | None]]:
@@ -207,7 +207,7 @@ def _inputs_for_redshift(songs: str | None, logs: str | None) -> list[tuple[Sour
 
 def render(steps: Sequence[Step], url: str) -> str:
     """The plan as one SQL script: comments say when each part runs; every statement ends in `;`."""
-    lines = [f"-- sparkify etl --dry-run: the SQL of a full load into {mask_url(url)}",
+    lines = [f"-- sparkify etl --dry-run: the SQL of a full load into {mask_secrets(url)}",
              "-- (nothing was connected to; :names are values known only during the load)", ""]
     last_comment = None
     for step in steps:

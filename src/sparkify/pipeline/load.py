@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
 from sparkify.staging.parse import file_checksums
 from sparkify.warehouse.repair import repair_new_text
@@ -130,7 +131,7 @@ def run_etl(
 def _abort(warehouse: Warehouse, load_id: int, cause: BaseException) -> None:
     """Record the load as failed with its cause. Should that fail too (the disk is still full),
     the cause is still what the user sees, with a word that the record could not be written."""
-    message = str(cause).strip() or type(cause).__name__
+    message = mask_secrets(str(cause).strip() or type(cause).__name__)
     try:
         warehouse.abort_load(load_id, message)
     except Exception as later:

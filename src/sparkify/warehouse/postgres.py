@@ -14,13 +14,12 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import duckdb
 import psycopg
 from psycopg import sql as pgsql
 
-from sparkify.config import mask_url
+from sparkify.config import mask_secrets, remember_url_secrets
 from sparkify.errors import SparkifyError
 from sparkify.staging.parse import PARSED, PrivateParser, file_checksums, parse_files
 from sparkify.inputs.sources import SourceFile
@@ -42,16 +41,6 @@ _PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "in
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def sanitize(text: str, url: str) -> str:
-    """`text` with the URL's password, and any password=… or DSN in it, masked."""
-    password = urlsplit(url).password if "://" in url else None
-    if password:
-        for secret in {password, unquote(password)}:
-            text = text.replace(secret, "***")
-    text = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
-    return re.sub(r"postgres(?:ql)?://\S+", lambda m: mask_url(m.group(0)), text)
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -65,7 +54,7 @@ def _errors(method: F) -> F:
         try:
             return method(self, *args, **kwargs)
         except psycopg.Error as exc:
-            raise SparkifyError(f"PostgreSQL: {sanitize(_first_line(exc), self.url)}") from None
+            raise SparkifyError(f"PostgreSQL: {mask_secrets(_first_line(exc))}") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -79,6 +68,7 @@ class PostgresWarehouse(Warehouse):
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        remember_url_secrets(url)
         options = f"-c search_path={SEARCH_PATH} -c work_mem={WORK_MEM}"
         if read_only:
             options += " -c default_transaction_read_only=on"
@@ -88,7 +78,7 @@ class PostgresWarehouse(Warehouse):
                                        application_name="sparkify", **extra)
         except psycopg.Error as exc:
             raise SparkifyError(
-                f"cannot connect to warehouse {mask_url(url)!r}: {sanitize(_first_line(exc), url)}"
+                f"cannot connect to warehouse {mask_secrets(url)!r}: {mask_secrets(_first_line(exc))}"
             ) from None
         self._parser = PrivateParser()
 
@@ -293,7 +283,7 @@ class PostgresWarehouse(Warehouse):
                             records = excluded.records, staged = excluded.staged, rejected = excluded.rejected,
                             message = excluded.message
                         """,
-                        [load_id, sanitize(message, self.url), load_id],
+                        [load_id, mask_secrets(message), load_id],
                     )
         except psycopg.Error:
             # The connection itself is gone: the server rolls the load back; the caller reports why.
@@ -357,7 +347,7 @@ class PostgresWarehouse(Warehouse):
         try:
             cursor = self.con.execute(sql, list(params) or None)
         except psycopg.Error as exc:
-            raise SparkifyError(f"SQL error: {sanitize(_first_line(exc), self.url)}") from None
+            raise SparkifyError(f"SQL error: {mask_secrets(_first_line(exc))}") from None
         if cursor.description is None:
             return QueryResult([], [])
         return QueryResult([d.name for d in cursor.description], cursor.fetchall())

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sparkify.config import mask_url
+from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements as rendered_model, read_sql, split_statements, star_statements
@@ -73,7 +73,7 @@ class RedshiftTarget:
 def parse_url(url: str) -> RedshiftTarget:
     parts = urlsplit(url)
     if parts.scheme != "redshift" or not parts.hostname:
-        raise SparkifyError(f"warehouse {mask_url(url)!r}: expected redshift://user@host:5439/db?iam_role=…")
+        raise SparkifyError(f"warehouse {mask_secrets(url)!r}: expected redshift://user@host:5439/db?iam_role=…")
     if parts.password:
         raise SparkifyError(
             "put the Redshift password in $SPARKIFY_REDSHIFT_PASSWORD (or let `sparkify cluster up` keep it "
@@ -461,7 +461,7 @@ class RedshiftWarehouse(Warehouse):
                 sslmode=os.environ.get("PGSSLMODE", "require"),
             )
         except psycopg.Error as exc:
-            raise SparkifyError(f"cannot connect to {mask_url(url)!r}: {_first_line(exc, password)}") from None
+            raise SparkifyError(f"cannot connect to {mask_secrets(url)!r}: {_first_line(exc, password)}") from None
         self._psycopg = psycopg
         self._password = password
         self._run(SEARCH_PATH_SQL)
@@ -595,4 +595,4 @@ class RedshiftWarehouse(Warehouse):
 def _first_line(exc: BaseException, password: str | None = None) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    return line.replace(password, "***") if password else line
+    return mask_secrets(line, password)
