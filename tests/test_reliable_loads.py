@@ -173,6 +173,7 @@ def test_second_writer_waits_for_the_first(sample: Path, tmp_path: Path) -> None
     result = run_sparkify("etl", "--no-check", "--songs", str(sample / "song_data"), "-w", path)
     holder.wait()
     assert result.returncode == 0, result.stderr
+    assert f"waiting for the load of another process (PID {holder.pid}) to finish" in result.stderr
     assert "is in use by another process" in result.stderr
     assert counts(path)["analytics.songs"] == 71
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from sparkify.inputs import s3 as s3io
 from sparkify.errors import SparkifyError
+from sparkify.scratch import ScratchDir
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def materialize(files: Sequence[SourceFile], s3: s3io.S3Options | None = None,
         yield list(files)
         return
     options = s3 or s3io.S3Options()
-    with tempfile.TemporaryDirectory(prefix="sparkify-s3-") as folder:
+    with ScratchDir("sparkify-s3-") as folder:
         objects = []
         for f in remote:
             bucket, key = s3io.split_uri(f.uri)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
+from sparkify.scratch import sweep
 from sparkify.staging.parse import file_checksums
 from sparkify.warehouse.repair import repair_new_text
 from sparkify.inputs.s3 import S3Options, is_s3
@@ -90,12 +91,19 @@ def run_etl(
         inputs.append((EVENTS, discover(logs, "--logs", s3)))
     if full_refresh or not warehouse.tables_exist():
         warehouse.create_tables()
-    known = warehouse.loaded_versions()
-    todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
-    todo = [(source, _skip_same_content(warehouse, files, known)) for source, files in todo]
-    summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
-    if not any(files for _, files in todo):
-        return LoadSummary(None, summaries, time.perf_counter() - started)
+    warehouse.lock()  # before the manifest is read: a run that waited sees what the other loaded
+    try:
+        sweep()  # the temp folders of runs that were killed
+        known = warehouse.loaded_versions()
+        todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
+        todo = [(source, _skip_same_content(warehouse, files, known)) for source, files in todo]
+        summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
+        if not any(files for _, files in todo):
+            warehouse.unlock()
+            return LoadSummary(None, summaries, time.perf_counter() - started)
+    except BaseException:
+        warehouse.unlock(commit=False)
+        raise
 
     load_id = warehouse.begin_load()
     try:

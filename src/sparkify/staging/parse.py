@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import mmap
 import os
-import shutil
 import tempfile
 import zlib
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ import duckdb
 from sparkify.staging import records
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
+from sparkify.scratch import ScratchDir
 from sparkify.staging.tables import NOT_UTF8, Source, line_records_sql, parse_sql, texts_cte
 
 PARSED = "_parsed"
@@ -41,12 +41,14 @@ class PrivateParser:
     def __init__(self, memory_limit: str = "2GB") -> None:
         self.memory_limit = memory_limit
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._scratch: ScratchDir | None = None
         self.scratch: str | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self.scratch = tempfile.mkdtemp(prefix="sparkify-parse-")
+            self._scratch = ScratchDir("sparkify-parse-")  # swept by a later run if this one is killed
+            self.scratch = self._scratch.name
             self._con = duckdb.connect(config={"temp_directory": self.scratch, "memory_limit": self.memory_limit})
         return self._con
 
@@ -59,8 +61,9 @@ class PrivateParser:
         if self._con is not None:
             self._con.close()
             self._con = None
-        if self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._scratch:
+            self._scratch.cleanup()
+            self._scratch = None
             self.scratch = None
 
 
@@ -150,7 +153,7 @@ def file_checksums(files: Sequence[SourceFile]) -> dict[str, str]:
 
 def _parse_in_python(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[SourceFile]) -> None:
     split = records.split_lines if source.name == "events" else records.split_documents
-    with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+    with ScratchDir() as tmp:
         ndjson = os.path.join(tmp, "records.ndjson")
         with open(ndjson, "wb") as out:
             for f in files:

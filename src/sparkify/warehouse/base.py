@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,21 @@ from sparkify.staging.tables import Source
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 STAGING_TABLES = ("staging_events", "staging_songs", "load_errors", "loaded_files", "loads")
+#: Seconds a load waits while another load holds the warehouse (every backend).
+LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
+
+
+def lock_timeout() -> float:
+    return float(os.environ.get(LOCK_TIMEOUT_ENV, "600"))
+
+
+def waiting_message(warehouse: str, holder: str = "") -> str:
+    """What a load prints on stderr, on every backend, while another load holds the warehouse."""
+    return f"waiting for the load of another process{holder} to finish: warehouse {warehouse!r} is in use by another process …"
+
+
+def gave_up_message(warehouse: str) -> str:
+    return f"warehouse {warehouse!r} is in use by another process; gave up waiting (${LOCK_TIMEOUT_ENV} seconds)"
 
 
 @dataclass
@@ -72,9 +88,20 @@ class Warehouse(ABC):
     def loaded_versions(self) -> dict[str, tuple[int, str]]:
         """(size, version) of every file loaded so far, by URI."""
 
+    def lock(self) -> None:
+        """Wait while another load runs here (saying so), then keep others out until this run ends.
+
+        run_etl takes it before reading the manifest, so of two concurrent runs the second sees
+        what the first loaded. DuckDB's file lock (held from the open) and Redshift's LOCK in
+        begin_load need nothing here.
+        """
+
+    def unlock(self, commit: bool = True) -> None:
+        """End a run that took lock() and loads nothing (committing its manifest updates or not)."""
+
     @abstractmethod
     def begin_load(self) -> int:
-        """Start a load's transaction and return its load_id."""
+        """Start a load's transaction (under lock(), if taken) and return its load_id."""
 
     @abstractmethod
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:

@@ -17,13 +17,14 @@ from typing import Any
 import duckdb
 
 from sparkify.errors import SparkifyError
+from sparkify.scratch import ScratchDir
 from sparkify.staging.parse import PARSED, FileFacts, PrivateParser, file_facts_of, has_long_line, parse_files
 from sparkify.inputs.sources import SourceFile, batches
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
+from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
 
-LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"
 #: DuckDB's memory budget for the warehouse connection; past it, sorts and joins spill to disk.
 MEMORY_LIMIT_ENV = "SPARKIFY_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -68,7 +69,7 @@ class DuckDBWarehouse(Warehouse):
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Open the file, waiting while another process (another `sparkify etl`) holds it."""
-        deadline = time.monotonic() + float(os.environ.get(LOCK_TIMEOUT_ENV, "600"))
+        deadline = time.monotonic() + lock_timeout()
         told = False
         while True:
             try:
@@ -80,11 +81,10 @@ class DuckDBWarehouse(Warehouse):
                 if not _is_lock_error(exc):
                     raise SparkifyError(f"cannot open warehouse {self.path!r}: {_first_line(exc)}") from exc
                 if time.monotonic() > deadline:
-                    raise SparkifyError(
-                        f"warehouse {self.path!r} is in use by another process; gave up waiting"
-                    ) from exc
+                    raise SparkifyError(gave_up_message(self.path)) from exc
                 if not told:
-                    print(f"waiting: warehouse {self.path!r} is in use by another process …", file=sys.stderr)
+                    holder = re.search(r"\(PID (\d+)\)", str(exc))
+                    print(waiting_message(self.path, f" (PID {holder.group(1)})" if holder else ""), file=sys.stderr)
                     told = True
                 time.sleep(0.25)
             except duckdb.Error as exc:
@@ -322,7 +322,7 @@ class DuckDBWarehouse(Warehouse):
         ended the transaction, and a fatal error leaves the connection invalidated, so it is opened
         again to record the load. An error here is raised; run_etl keeps the first one.
         """
-        with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+        with ScratchDir() as tmp:
             saved = os.path.join(tmp, "kept.parquet").replace("'", "''")
             kept = {"load_errors": "staging.load_errors", "load_sources": "staging.load_sources",
                     "loads": "staging.loads"}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -25,15 +24,15 @@ from sparkify.staging.parse import PARSED, PrivateParser, file_checksums, parse_
 from sparkify.inputs.sources import SourceFile
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source
+from sparkify.scratch import ScratchDir
 from sparkify.warehouse.base import STAR_TABLES, FileCounts, QueryResult, StageResult, Warehouse
+from sparkify.warehouse.pg_session import take_load_lock, watch_client
 
 #: Our own sessions see the star schema unqualified, as DuckDB users do.
 SEARCH_PATH = "analytics,staging,public"
 CHUNK = 1024 * 1024
 #: Per sort/hash of our own sessions: the models sort every staged event; 4 MB (the default) spills.
 WORK_MEM = "128MB"
-#: Serialises concurrent `sparkify etl` runs on one database (DuckDB does it with a file lock).
-LOAD_LOCK = 0x5370_6B66  # "Spkf"
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "integer": "BIGINT",
              "double": "DOUBLE PRECISION"}
@@ -81,6 +80,8 @@ class PostgresWarehouse(Warehouse):
                 f"cannot connect to warehouse {mask_secrets(url)!r}: {mask_secrets(_first_line(exc))}"
             ) from None
         self._parser = PrivateParser()
+        if not read_only:
+            watch_client(self.con)
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -117,9 +118,18 @@ class PostgresWarehouse(Warehouse):
         return {path: (size, modified) for path, size, modified in rows}
 
     @_errors
+    def lock(self) -> None:
+        take_load_lock(self.con, mask_url(self.url))
+
+    @_errors
+    def unlock(self, commit: bool = True) -> None:
+        if self.con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.con.execute("COMMIT" if commit else "ROLLBACK")
+
+    @_errors
     def begin_load(self) -> int:
-        self.con.execute("BEGIN")
-        self.con.execute("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK])
+        if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self.lock()
         load_id = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchone()[0]  # type: ignore[index]
         self.con.execute(
             "INSERT INTO staging.loads (load_id, started_at, status) "
@@ -141,7 +151,7 @@ class PostgresWarehouse(Warehouse):
         parse_files(self.parser, source, files)
         checksums = file_checksums(files)
         read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
-        with tempfile.TemporaryDirectory(prefix="sparkify-copy-") as tmp:
+        with self._parser.workdir() as tmp:
             self._copy(
                 f"SELECT {int(load_id)}, file, line, {', '.join(columns)} FROM {PARSED} "
                 "WHERE reason IS NULL ORDER BY file, line",
@@ -182,10 +192,16 @@ class PostgresWarehouse(Warehouse):
         self._copy_in(f"COPY {target} FROM STDIN (FORMAT csv)", path)
 
     def _copy_in(self, copy_sql: str, path: str) -> None:
-        """Stream a file to `COPY … FROM STDIN` in 1 MiB chunks: no row ever passes through Python."""
-        with open(path, "rb") as handle, self.con.cursor() as cur, cur.copy(copy_sql) as copy:
-            while chunk := handle.read(CHUNK):
-                copy.write(chunk)
+        """Stream a file to `COPY … FROM STDIN` in 1 MiB chunks: no row ever passes through Python.
+
+        The file is read once, so it is unlinked as soon as it is open: a killed run leaves no
+        CSV behind (its scratch folder is swept by the next run).
+        """
+        with open(path, "rb") as handle:
+            os.unlink(path)
+            with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
+                while chunk := handle.read(CHUNK):
+                    copy.write(chunk)
 
     def _record_files(self, source: Source, result: StageResult, load_id: int, checksums: dict[str, str]) -> None:
         """The manifest row of each file (replacing an older one), and the per-source reconciliation."""
@@ -255,7 +271,7 @@ class PostgresWarehouse(Warehouse):
         """Roll back, then keep the failed load's record, reconciliation and rejects: they say why."""
         kept = ("staging.loads", "staging.load_sources", "staging.load_errors")
         try:
-            with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+            with ScratchDir() as tmp:
                 saved: dict[str, str] = {}
                 for table in kept:  # files outlive the rollback; the transaction's rows do not
                     path = os.path.join(tmp, f"{table}.copy")
