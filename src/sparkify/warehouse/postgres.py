@@ -374,7 +374,7 @@ class PostgresWarehouse(Warehouse):
         with the columns' own types."""
         description = self.con.execute(f"SELECT * FROM ({select}) AS q LIMIT 0").description or []
         columns = {d.name: _DUCKDB_TYPES.get(_type_name(d.type_code), "VARCHAR") for d in description}
-        with tempfile.TemporaryDirectory(prefix="sparkify-export-") as tmp:
+        with ScratchDir("sparkify-export-") as tmp:
             csv_path = os.path.join(tmp, "rows.csv")
             with open(csv_path, "wb") as out, self.con.cursor() as cur, cur.copy(
                 f"COPY ({select}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
