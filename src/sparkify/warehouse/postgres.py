@@ -119,7 +119,7 @@ class PostgresWarehouse(Warehouse):
 
     @_errors
     def lock(self) -> None:
-        take_load_lock(self.con, mask_url(self.url))
+        take_load_lock(self.con, mask_secrets(self.url))
 
     @_errors
     def unlock(self, commit: bool = True) -> None:
