@@ -99,3 +99,31 @@ def test_console_script_end_to_end(sample: Path, tmp_path: Path) -> None:
     assert (tmp_path / "sparkify.duckdb").exists()  # the default warehouse, in the current folder
     counted = run_sparkify("sql", "SELECT count(*) AS n FROM songplays", "--format", "csv", cwd=tmp_path)
     assert counted.stdout == "n\n6820\n"
+
+
+def test_etl_format_json_is_one_document_for_schedulers(sample: Path, tmp_path: Path) -> None:
+    warehouse = str(tmp_path / "w.duckdb")
+    proc = run_sparkify("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
+                        "-w", warehouse, "--format", "json", "--summary-json", str(tmp_path / "run.json"))
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)  # stdout is the document and nothing else
+    assert document == json.loads((tmp_path / "run.json").read_text())
+    assert document["status"] == "committed" and document["load_id"] == 1 and document["exit_code"] == 0
+    events = next(s for s in document["sources"] if s["source"] == "events")
+    assert (events["files_loaded"], events["records"], events["staged"], events["rejected"]) == (30, 8056, 8056, 0)
+    assert set(document["timings"]) == {"discover", "stage", "star", "audit", "commit"}
+    assert document["checks"]["passed"] == 27 and document["checks"]["failed"] == []
+    again = json.loads(run_sparkify("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
+                                    "-w", warehouse, "--format", "json").stdout)
+    assert again["status"] == "nothing new" and again["load_id"] is None
+
+
+def test_etl_format_json_reports_a_failed_load(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "bad.json").write_text("{not json\n")
+    proc = run_sparkify("etl", "--logs", str(logs), "-w", str(tmp_path / "w.duckdb"), "--format", "json")
+    assert proc.returncode == 1
+    document = json.loads(proc.stdout)
+    assert document["status"] == "failed" and document["exit_code"] == 1 and "--max-errors" in document["message"]
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -105,14 +105,14 @@ def test_masked_and_repr_hide_secrets(dwh_cfg: Path) -> None:
     assert settings.masked()["db_password"] == "***"
 
 
-def test_precedence_cli_over_file_over_env_over_defaults(tmp_path: Path) -> None:
+def test_precedence_cli_over_env_over_file_over_defaults(tmp_path: Path) -> None:
     config = tmp_path / "s.toml"
     config.write_text('[cluster]\nnodes = 3\nnode_type = "ra3.xlplus"\n[aws]\nregion = "eu-west-1"\n')
     env = {"AWS_REGION": "us-east-2", "SPARKIFY_CLUSTER_ID": "from-env"}
     settings = load_settings(str(config), overrides={"nodes": 5, "node_type": None}, environ=env)
     assert settings.nodes == 5 and settings.sources["nodes"] == "command line"
     assert settings.node_type == "ra3.xlplus" and settings.sources["node_type"].startswith("file")
-    assert settings.region == "eu-west-1"  # the file beats the environment
+    assert settings.region == "us-east-2" and settings.sources["region"] == "env AWS_REGION"  # env beats the file
     assert settings.cluster_id == "from-env" and settings.sources["cluster_id"] == "env SPARKIFY_CLUSTER_ID"
     assert settings.db_name == "sparkify" and "db_name" not in settings.sources
 
@@ -188,10 +188,52 @@ def test_etl_warehouse_option_beats_the_file(dwh_cfg: Path, tmp_path: Path) -> N
     assert "no .json files" in result.output
 
 
-def test_etl_file_beats_the_environment_for_the_warehouse(tmp_path: Path, sample: Path) -> None:
+def test_the_environment_beats_the_file_and_the_flag_beats_both(tmp_path: Path, sample: Path) -> None:
     config = tmp_path / "sparkify.toml"
     config.write_text(f'[warehouse]\nurl = "{tmp_path / "from-file.duckdb"}"\n')
-    result = run_cli("etl", "--config", str(config), "--logs", str(sample / "log_data"), "--dry-run",
-                     env={"SPARKIFY_WAREHOUSE": str(tmp_path / "from-env.duckdb")})
+    args = ("etl", "--config", str(config), "--logs", str(sample / "log_data"), "--dry-run")
+    env = {"SPARKIFY_WAREHOUSE": str(tmp_path / "from-env.duckdb")}
+    assert "from-file.duckdb" in run_cli(*args, env={"SPARKIFY_WAREHOUSE": ""}).output.splitlines()[0]
+    assert "from-env.duckdb" in run_cli(*args, env=env).output.splitlines()[0]
+    flagged = run_cli(*args, "--warehouse", str(tmp_path / "from-flag.duckdb"), env=env)
+    assert "from-flag.duckdb" in flagged.output.splitlines()[0]
+
+
+@pytest.mark.parametrize("command", [
+    ["status"], ["sql", "SELECT count(*) AS plays FROM songplays"], ["report"], ["check"], ["loads"], ["errors"],
+    ["query", "top_songs"], ["export", "--to", "lake"],
+])
+def test_every_command_reads_the_warehouse_from_sparkify_toml(
+    command: list[str], sample_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team's sparkify.toml names the warehouse once; every command finds it there."""
+    (tmp_path / "sparkify.toml").write_text(f'[warehouse]\nurl = "{sample_warehouse}"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPARKIFY_WAREHOUSE", raising=False)
+    result = run_cli(*command)
     assert result.exit_code == 0, result.output
-    assert "from-file.duckdb" in result.output.splitlines()[0]
+    assert not (tmp_path / "sparkify.duckdb").exists()  # no stray default warehouse
+
+
+def test_create_tables_uses_the_file_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sparkify.toml").write_text('[warehouse]\nurl = "team.duckdb"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPARKIFY_WAREHOUSE", raising=False)
+    assert run_cli("create-tables", "--yes").exit_code == 0
+    assert (tmp_path / "team.duckdb").exists() and not (tmp_path / "sparkify.duckdb").exists()
+
+
+def test_config_says_where_the_effective_warehouse_came_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sparkify.toml").write_text('[warehouse]\nurl = "team.duckdb"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPARKIFY_WAREHOUSE", raising=False)
+    import json
+
+    shown = run_cli("config", "--format", "json")
+    assert json.loads(shown.output)["warehouse (effective)"] == "team.duckdb"
+    table = run_cli("config").output
+    line = next(l for l in table.splitlines() if "warehouse (effective)" in l)
+    assert "team.duckdb" in line and "file sparkify.toml" in line
+    monkeypatch.setenv("SPARKIFY_WAREHOUSE", "other.duckdb")
+    line = next(l for l in run_cli("config").output.splitlines() if "warehouse (effective)" in l)
+    assert "other.duckdb" in line and "env SPARKIFY_WAREHOUSE" in line

@@ -1,6 +1,7 @@
 """Settings from `sparkify.toml` or the original project's `dwh.cfg`, merged in one typed object.
 
-Precedence: command-line options > the settings file > environment variables > defaults.
+Precedence, the same for every command: command-line options > environment variables > the
+settings file > defaults.
 Each value remembers where it came from, so `sparkify config` can say why it is what it is.
 Secrets (passwords, AWS keys) are kept in memory only and shown masked; a file that holds
 any is warned about once, without echoing it.
@@ -113,6 +114,14 @@ class Settings:
 
     def effective_warehouse(self) -> str | None:
         return self.warehouse or self.redshift_url()
+
+    def warehouse_source(self) -> str:
+        """Where the effective warehouse came from, for `sparkify config`."""
+        if self.warehouse:
+            return self.sources.get("warehouse", "default")
+        if self.redshift_url():
+            return self.sources.get("host", "default") + " ([cluster] host)"
+        return "default"
 
 
 # -- environment --------------------------------------------------------------------------------
@@ -261,12 +270,11 @@ def load_settings(
     environ: dict[str, str] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Settings:
-    """Defaults, then environment, then the file (`config`, $SPARKIFY_CONFIG or ./sparkify.toml),
-    then command-line `overrides` (None values mean "not given")."""
+    """Defaults, then the file (`config`, $SPARKIFY_CONFIG or ./sparkify.toml), then the
+    environment, then command-line `overrides` (None values mean "not given")."""
     environ = dict(os.environ) if environ is None else environ
     warn = warn or (lambda message: print(message, file=sys.stderr))
     settings = Settings()
-    _apply_env(settings, environ)
     path = config or environ.get(CONFIG_ENV)
     if not path and Path(DEFAULT_CONFIG).is_file():
         path = DEFAULT_CONFIG
@@ -276,6 +284,7 @@ def load_settings(
         for name, value in values.items():
             settings.set(name, value, f"file {path}")
         settings.config_file = str(path)
+    _apply_env(settings, environ)
     for name, value in (overrides or {}).items():
         settings.set(name, value, "command line")
     remember_secrets(*(getattr(settings, name) for name in SECRET_FIELDS))

@@ -24,7 +24,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne, "<>": operator.ne,
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
 }
-_HEADER = re.compile(r"^\s*--\s*(check|description|expect)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+_HEADER = re.compile(r"^\s*--\s*(check|description|expect|severity)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+#: error: a failure blocks the load's commit (and `sparkify check` exits 1); warn: it is reported only.
+SEVERITIES = ("error", "warn")
 _EXPECT = re.compile(r"^(=|==|!=|<>|>=|<=|>|<)?\s*(-?\d+(?:\.\d+)?)$")
 
 
@@ -35,6 +37,7 @@ class Check:
     expect: str = "= 0"
     description: str = ""
     source: str = "builtin"
+    severity: str = "error"
 
     def passes(self, value: Any) -> bool:
         op, number = parse_expect(self.expect)
@@ -58,7 +61,14 @@ class CheckResult:
 
     @property
     def status(self) -> str:
-        return "error" if self.error is not None else ("pass" if self.passed else "FAIL")
+        if self.error is not None:
+            return "error"
+        return "pass" if self.passed else ("FAIL" if self.check.severity == "error" else "warn")
+
+    @property
+    def blocks(self) -> bool:
+        """A failed (or broken) check of severity error: the load must not be published."""
+        return not self.passed and self.check.severity == "error"
 
 
 def parse_expect(text: str) -> tuple[str, float]:
@@ -80,20 +90,25 @@ def parse_checks(text: str, source: str) -> list[Check]:
         sql = "\n".join(current["lines"]).strip().rstrip(";").strip()
         if not sql:
             raise SparkifyError(f"{source}: check {current['name']!r} has no query")
-        checks.append(Check(current["name"], sql, current["expect"], current["description"], source))
+        checks.append(Check(current["name"], sql, current["expect"], current["description"], source,
+                            current["severity"]))
 
     for line in text.splitlines():
         header = _HEADER.match(line)
         if header and header.group(1).lower() == "check":
             finish()
-            current = {"name": header.group(2), "expect": "= 0", "description": "", "lines": []}
+            current = {"name": header.group(2), "expect": "= 0", "description": "", "severity": "error",
+                       "lines": []}
         elif current is None:
             continue  # the file's preamble
         elif header and not current["lines"]:
             key = header.group(1).lower()
             if key == "expect":
                 parse_expect(header.group(2))  # fail on a typo now, not after running queries
-            current[key] = header.group(2)
+            if key == "severity" and header.group(2).lower() not in SEVERITIES:
+                raise SparkifyError(f"{source}: check {current['name']!r}: severity must be error or warn, "
+                                    f"not {header.group(2)!r}")
+            current[key] = header.group(2).lower() if key == "severity" else header.group(2)
         elif line.strip() and not line.lstrip().startswith("--"):
             current["lines"].append(line)
     finish()
@@ -123,11 +138,14 @@ def load_checks(dialect: str, files: Sequence[str | Path] = (), builtin: bool = 
 
 
 def run_checks(wh: Warehouse, checks: Iterable[Check]) -> list[CheckResult]:
-    """Run every check, even after one fails or errors: a scheduler wants the whole picture."""
+    """Run every check, even after one fails or errors: a scheduler wants the whole picture.
+
+    Each runs through Warehouse.audit: inside a load's transaction (write-audit-publish) a
+    check can neither change the load nor, on PostgreSQL, break its transaction."""
     results = []
     for check in checks:
         try:
-            rows = wh.query(check.sql).rows
+            rows = wh.audit(check.sql).rows
             results.append(CheckResult(check, rows[0][0] if rows and rows[0] else None))
         except Exception as exc:  # noqa: BLE001 -- any backend's error is this check's result, not a crash
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -138,10 +156,10 @@ def run_checks(wh: Warehouse, checks: Iterable[Check]) -> list[CheckResult]:
 def as_result(results: Sequence[CheckResult]) -> QueryResult:
     """Results as a table for sparkify.answers.output.show: check, result, expected, status, description."""
     return QueryResult(
-        ["check", "result", "expected", "status", "description"],
+        ["check", "result", "expected", "severity", "status", "description"],
         [
-            (r.check.name, r.error if r.error is not None else _number(r.value), r.check.expect, r.status,
-             r.check.description)
+            (r.check.name, r.error if r.error is not None else _number(r.value), r.check.expect, r.check.severity,
+             r.status, r.check.description)
             for r in results
         ],
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -11,8 +14,9 @@ from rich.console import Console
 from rich.text import Text
 
 from sparkify.answers.output import terminal_safe
-from sparkify.config import WAREHOUSE_ENV, mask_secrets, resolve_warehouse
+from sparkify.config import DEFAULT_WAREHOUSE, WAREHOUSE_ENV, mask_secrets, resolve_warehouse
 from sparkify.errors import SparkifyError
+from sparkify.settings import CONFIG_ENV, DEFAULT_CONFIG, Settings, load_settings
 from sparkify.warehouse import Warehouse, connect
 
 # Piped output is read by programs and people with wide windows: do not wrap it at 80 columns.
@@ -46,15 +50,50 @@ class SparkifyGroup(click.Group):
             sys.exit(130)
 
 
-warehouse_option = click.option(
-    "--warehouse",
-    "-w",
-    metavar="URL_OR_PATH",
-    envvar=WAREHOUSE_ENV,
-    default=None,
-    help=f"Warehouse: a DuckDB file path, postgresql://user@host/db or redshift://user@host:5439/db. "
-    f"Default: ${WAREHOUSE_ENV}, else sparkify.duckdb.",
+config_option = click.option(
+    "--config", "config", metavar="FILE", type=click.Path(dir_okay=False), default=None,
+    help=f"Settings file: sparkify.toml or the original project's dwh.cfg. Default: ${CONFIG_ENV}, "
+         f"else ./{DEFAULT_CONFIG} if present.",
 )
+
+
+def warn(message: str) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def command_settings(config: str | None = None, **flags: Any) -> Settings:
+    """This command's settings, resolved once: flags > environment > settings file > defaults."""
+    ctx = click.get_current_context()
+    settings = ctx.meta.get("sparkify.settings")
+    if settings is None:
+        settings = load_settings(config, overrides=flags, warn=warn)
+        ctx.meta["sparkify.settings"] = settings
+    return settings
+
+
+def warehouse_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--warehouse` and `--config` for a command, which receives the effective warehouse.
+
+    Every command resolves its warehouse the same way (flag > $SPARKIFY_WAREHOUSE > the settings
+    file's [warehouse] url or [cluster] host > sparkify.duckdb), so a team's sparkify.toml works
+    for `status` and `report` as it does for `etl`. A command with a `config` parameter also
+    receives the file's path.
+    """
+    wants_config = "config" in inspect.signature(command).parameters
+
+    @functools.wraps(command)
+    def run(*args: Any, warehouse: str | None, config: str | None, **kwargs: Any) -> Any:
+        settings = command_settings(config, warehouse=warehouse)
+        if wants_config:
+            kwargs["config"] = config
+        return command(*args, warehouse=settings.effective_warehouse() or DEFAULT_WAREHOUSE, **kwargs)
+
+    run = config_option(run)
+    return click.option(
+        "--warehouse", "-w", metavar="URL_OR_PATH", default=None,
+        help=f"Warehouse: a DuckDB file path, postgresql://user@host/db or redshift://user@host:5439/db. "
+             f"Default: ${WAREHOUSE_ENV}, else the settings file, else {DEFAULT_WAREHOUSE}.",
+    )(run)
 
 
 def open_warehouse(warehouse: str | None, *, read_only: bool = False, need_tables: bool = True) -> Warehouse:

@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import click
-import duckdb
-from rich.console import Console
 from rich.text import Text
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from sparkify import __version__
 from sparkify.cli.common import SparkifyGroup, err, open_warehouse as _open, out, warehouse_option
+from sparkify.cli.etl import etl_command
 from sparkify.cli.export import export_command
-from sparkify.cli.redshift import (
-    cluster_group,
-    config_command,
-    config_option,
-    etl_settings,
-    print_dry_run,
-    set_max_errors,
-)
-from sparkify.config import WAREHOUSE_ENV, mask_secrets, resolve_warehouse
+from sparkify.cli.checks import show_checks
+from sparkify.cli.progress import CountProgress
+from sparkify.cli.redshift import cluster_group, config_command
+from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
 from sparkify.pipeline.history import DEFAULT_ERRORS, load_history, recent_errors
-from sparkify.pipeline.load import LoadSummary, run_etl
 from sparkify.answers.output import FORMATS, as_csv, show
-from sparkify.inputs.s3 import S3Options
-from sparkify.warehouse import Warehouse, connect
 from sparkify.warehouse.base import STAR_TABLES, QueryResult
 
 @click.group(cls=SparkifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,90 +49,6 @@ def create_tables(warehouse: str | None, yes: bool) -> None:
             )
         wh.create_tables()
         out.print(f"Created the Sparkify tables in {mask_secrets(wh.url)}")
-
-
-class RichProgress:
-    """A progress bar per source, shown on stderr only when it is a terminal."""
-
-    def __init__(self, console: Console) -> None:
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task: Any = None
-
-    def start(self, description: str, total_bytes: int) -> None:
-        self.bar.start()
-        self.task = self.bar.add_task(description, total=total_bytes)
-
-    def advance(self, nbytes: int) -> None:
-        self.bar.advance(self.task, nbytes)
-
-    def finish(self) -> None:
-        self.bar.stop()
-
-
-@cli.command()
-@click.option("--songs", metavar="PATH", help="Song files: a folder (searched recursively), a glob, or s3://bucket/prefix.")
-@click.option("--logs", metavar="PATH", help="Event log files: a folder (searched recursively), a glob, or s3://bucket/prefix.")
-@warehouse_option
-@click.option("--max-errors", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Fail the load (committing nothing) when more records than this are rejected.")
-@click.option("--full-refresh", is_flag=True, help="Drop everything and rebuild from the files.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--no-check", is_flag=True, help="Do not run the data-quality checks after the load.")
-@click.option("--anonymous", is_flag=True, help="S3: send unsigned requests (public buckets such as s3://udacity-dend).")
-@click.option("--region", metavar="REGION", default=None, help="S3: the bucket's region (default: from the AWS config).")
-@click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL", default=None,
-              help="S3: an S3-compatible endpoint (MinIO, Ceph …). Default: $AWS_ENDPOINT_URL, else AWS.")
-@config_option
-@click.option("--dry-run", is_flag=True, help="Print the SQL the load would run; connect to nothing.")
-def etl(songs: str | None, logs: str | None, warehouse: str | None, max_errors: int, full_refresh: bool,
-        quiet: bool, no_check: bool, anonymous: bool = False, region: str | None = None,
-        endpoint_url: str | None = None, config: str | None = None, dry_run: bool = False) -> None:
-    """Load song and event JSON into staging, then bring the star schema up to date.
-
-    Files already loaded and unchanged are skipped, so running it twice changes nothing.
-
-    Example: sparkify etl --songs data/song_data --logs data/log_data
-    """
-    songs, logs, warehouse = etl_settings(click.get_current_context(), config, songs, logs, warehouse)
-    if not songs and not logs:
-        raise click.UsageError("give --songs PATH, --logs PATH, or both")
-    if dry_run:
-        return print_dry_run(resolve_warehouse(warehouse), songs, logs, max_errors, full_refresh)
-    progress = RichProgress(err) if not quiet and err.is_terminal else None
-    with _open(warehouse, need_tables=False) as wh:
-        set_max_errors(wh, max_errors)
-        s3 = S3Options(anonymous=anonymous, region=region, endpoint_url=endpoint_url)
-        summary = run_etl(wh, songs, logs, max_errors=max_errors, full_refresh=full_refresh, progress=progress, s3=s3)
-        if not quiet:
-            _print_summary(summary)
-        if not no_check and not _check_warehouse(wh, (), "table", quiet=quiet, brief=True):
-            sys.exit(1)
-
-
-def _print_summary(summary: LoadSummary) -> None:
-    if summary.load_id is None:
-        found = sum(s.files_found for s in summary.sources)
-        out.print(f"Nothing new: all {found} files were already loaded ({summary.seconds:.1f} s)")
-        return
-    for s in summary.sources:
-        out.print(
-            f"{s.source}: {s.files_loaded} files loaded, {s.files_skipped} unchanged; "
-            f"{s.result.records} records read = {s.result.rows} staged + {s.result.rejected} rejected"
-        )
-    out.print(
-        f"Load {summary.load_id}: {summary.files_loaded} files, {summary.rows} rows staged, "
-        f"{summary.rejected} rejected, in {summary.seconds:.1f} s"
-    )
-    if summary.repaired:
-        out.print(f"Repaired {summary.repaired} mangled text values (doubly-encoded UTF-8) in the star schema")
 
 
 @cli.command()
@@ -220,28 +125,6 @@ def loads(warehouse: str | None, limit: int, fmt: str) -> None:
         show(load_history(wh, limit), fmt, out, title="Loads (newest first)")
 
 
-def _check_warehouse(wh: Warehouse, checks_files: Sequence[str], fmt: str, quiet: bool = False,
-                     builtin: bool = True, brief: bool = False) -> bool:
-    """Run the data-quality checks and print their table; True when all pass.
-
-    quiet: print only the failures. brief (after `etl`): a one-line summary unless something failed.
-    """
-    from sparkify.answers.checks import as_result, load_checks, run_checks
-
-    results = run_checks(wh, load_checks(wh.dialect, checks_files, builtin=builtin))
-    failed = [r for r in results if not r.passed]
-    if fmt != "table":
-        show(as_result(results), fmt, out)
-    elif failed or not (quiet or brief):
-        show(as_result(results if not quiet else failed), "table", out, title="Data-quality checks")
-        summary = f"{len(results) - len(failed)} of {len(results)} checks passed"
-        (err if failed else out).print(Text(summary, style="bold red" if failed else ""), highlight=False)
-    elif brief and not quiet:
-        out.print(f"Data-quality checks: {len(results)} of {len(results)} passed (`sparkify check` shows them)",
-                  highlight=False)
-    return not failed
-
-
 @cli.command()
 @warehouse_option
 @click.option("--checks-file", "checks_files", multiple=True, metavar="FILE.sql",
@@ -249,17 +132,21 @@ def _check_warehouse(wh: Warehouse, checks_files: Sequence[str], fmt: str, quiet
               help="Also run the checks in this file (same format as the built-in ones). Repeatable.")
 @click.option("--no-builtin", is_flag=True, help="Run only the checks of --checks-file.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool, fmt: str) -> None:
-    """Run the data-quality checks; exit 1 when any fails.
+@click.option("--verbose", "-v", is_flag=True, help="List every check, not only the failures.")
+def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool, fmt: str, verbose: bool) -> None:
+    """Run the data-quality checks; exit 1 when a check of severity error fails.
 
     Each check is one SQL query and the result it must give (see the README, "Data-quality checks").
 
     Example: sparkify check --checks-file my_checks.sql --format json
     """
+    from sparkify.answers.checks import load_checks, run_checks
+
     if no_builtin and not checks_files:
         raise click.UsageError("--no-builtin needs at least one --checks-file")
     with _open(warehouse, read_only=True) as wh:
-        if not _check_warehouse(wh, checks_files, fmt, builtin=not no_builtin):
+        results = run_checks(wh, load_checks(wh.dialect, checks_files, builtin=not no_builtin))
+        if not show_checks(results, fmt, verbose=verbose):
             sys.exit(1)
 
 
@@ -354,17 +241,6 @@ def query(name: str, warehouse: str | None, fmt: str, limit: int, churn_days: in
         show(result, fmt, out)
 
 
-class CountProgress(RichProgress):
-    """RichProgress counting items (song files, events) instead of bytes."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import MofNCompleteColumn
-
-        super().__init__(console)
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console, transient=True)
-
-
 @cli.command()
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Folder for song_data/ and log_data/.")
 @click.option("--songs", type=int, default=2000, show_default=True, help="Songs in the catalogue, one file each.")
@@ -426,6 +302,7 @@ def grant(warehouse: str | None, role: str, password_env: str | None) -> None:
 cli.add_command(cluster_group)
 cli.add_command(config_command)
 cli.add_command(export_command)
+cli.add_command(etl_command)
 
 
 def main() -> None:

@@ -13,9 +13,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from sparkify.config import mask_secrets, warehouse_scheme
+from sparkify.config import DEFAULT_WAREHOUSE, mask_secrets, warehouse_scheme
 from sparkify.errors import SparkifyError
-from sparkify.settings import CONFIG_ENV, DEFAULT_CONFIG, PASSWORD_ENV, Settings, load_settings
+from sparkify.cli.common import command_settings, config_option, warn
+from sparkify.settings import PASSWORD_ENV, Settings, load_settings
 
 #: Seconds between polls while a cluster starts or stops (tests set 0).
 POLL_ENV = "SPARKIFY_POLL_SECONDS"
@@ -23,19 +24,8 @@ POLL_ENV = "SPARKIFY_POLL_SECONDS"
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, highlight=False)
 err = Console(stderr=True, highlight=False)
 
-config_option = click.option(
-    "--config", "config", metavar="FILE", type=click.Path(dir_okay=False), default=None,
-    help=f"Settings file: sparkify.toml or the original project's dwh.cfg. Default: ${CONFIG_ENV}, "
-         f"else ./{DEFAULT_CONFIG} if present.",
-)
-
-
-def _warn(message: str) -> None:
-    err.print(message, markup=False, soft_wrap=True)
-
-
 def _settings(config: str | None, **cli: Any) -> Settings:
-    return load_settings(config, overrides=cli, warn=_warn)
+    return load_settings(config, overrides=cli, warn=warn)
 
 
 def _aws_errors(command: Any) -> Any:
@@ -66,24 +56,17 @@ def _poll_seconds() -> float:
 # -- sparkify etl glue ---------------------------------------------------------------------------
 
 
-def etl_settings(
-    ctx: click.Context, config: str | None, songs: str | None, logs: str | None, warehouse: str | None
-) -> tuple[str | None, str | None, str | None]:
-    """(songs, logs, warehouse) after the settings file: options > file > environment > defaults.
+def etl_settings(songs: str | None, logs: str | None, warehouse: str) -> tuple[str | None, str | None, str]:
+    """(songs, logs, warehouse) with the settings file's S3 paths where no option gave them.
 
-    Without a settings file nothing changes. A password the file holds is passed on in this
-    process's environment only (never written anywhere).
+    A password the file holds is passed on in this process's environment only (never written
+    anywhere).
     """
-    if config or os.environ.get(CONFIG_ENV) or os.path.isfile(DEFAULT_CONFIG):
-        from click.core import ParameterSource
-
-        given = ctx.get_parameter_source("warehouse") == ParameterSource.COMMANDLINE
-        settings = _settings(config, **({"warehouse": warehouse} if given else {}))
-        if settings.db_password and settings.sources.get("db_password", "").startswith("file"):
-            os.environ[PASSWORD_ENV] = settings.db_password
-        songs, logs = songs or settings.song_data, logs or settings.log_data
-        warehouse = settings.effective_warehouse() or warehouse
-    if warehouse and warehouse_scheme(warehouse) == "redshift":
+    settings = command_settings()
+    if settings.db_password and settings.sources.get("db_password", "").startswith("file"):
+        os.environ[PASSWORD_ENV] = settings.db_password
+    songs, logs = songs or settings.song_data, logs or settings.log_data
+    if warehouse_scheme(warehouse) == "redshift":
         from sparkify.warehouse.redshift import require_s3_paths
 
         require_s3_paths(songs, logs)  # before connecting: the cluster can only COPY from S3
@@ -115,7 +98,8 @@ def config_command(config: str | None, fmt: str) -> None:
     """
     settings = _settings(config)
     values = settings.masked()
-    values["warehouse (effective)"] = mask_secrets(settings.effective_warehouse() or "") or None
+    values["warehouse (effective)"] = mask_secrets(settings.effective_warehouse() or DEFAULT_WAREHOUSE)
+    settings.sources["warehouse (effective)"] = settings.warehouse_source()
     if fmt == "json":
         click.echo(json.dumps(values, indent=2, default=str))
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
@@ -53,6 +53,10 @@ class LoadSummary:
     seconds: float
     #: Mangled text values repaired for the star schema by this load (see repair.py).
     repaired: int = 0
+    #: Wall seconds per phase: discover, stage, star, audit, commit.
+    timings: dict[str, float] = field(default_factory=dict)
+    #: What the audit (the checks run before the commit) returned, if one ran.
+    audit: Any = None
 
     @property
     def files_loaded(self) -> int:
@@ -80,15 +84,23 @@ def run_etl(
     full_refresh: bool = False,
     progress: Progress | None = None,
     s3: S3Options | None = None,
+    audit: Audit | None = None,
 ) -> LoadSummary:
-    """Load the song and log files at these paths; a no-op for files already loaded unchanged."""
+    """Load the song and log files at these paths; a no-op for files already loaded unchanged.
+
+    `audit` runs after the star schema is built and before the commit, inside the load's
+    transaction (write-audit-publish): it raises SparkifyError to block the load, which then
+    commits nothing and is recorded as failed, with its rejects."""
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
     progress = progress or NoProgress()
     inputs: list[tuple[Source, list[SourceFile]]] = []
     if songs:
         inputs.append((SONGS, discover(songs, "--songs", s3)))
     if logs:
         inputs.append((EVENTS, discover(logs, "--logs", s3)))
+    clock.lap("discover")
     if full_refresh or not warehouse.tables_exist():
         warehouse.create_tables()
     warehouse.lock()  # before the manifest is read: a run that waited sees what the other loaded
@@ -100,7 +112,7 @@ def run_etl(
         summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
         if not any(files for _, files in todo):
             warehouse.unlock()
-            return LoadSummary(None, summaries, time.perf_counter() - started)
+            return LoadSummary(None, summaries, time.perf_counter() - started, timings=timings)
     except BaseException:
         warehouse.unlock(commit=False)
         raise
@@ -120,6 +132,7 @@ def run_etl(
             progress.finish()
             total.files.extend(summary.result.files)
         _reconcile(total)
+        clock.lap("stage")
         if total.rejected > max_errors:
             raise SparkifyError(
                 f"load {load_id} rejected {total.rejected} record(s), more than --max-errors {max_errors}; "
@@ -129,11 +142,34 @@ def run_etl(
         songs_changed = any(files for source, files in todo if source is SONGS)
         repaired = repair_new_text(warehouse, load_id)
         warehouse.build_star(songs_changed=songs_changed or repaired > 0)
+        clock.lap("star")
+        audited = audit(warehouse, load_id) if audit else None
+        clock.lap("audit")
         warehouse.commit_load(load_id, sum(len(files) for _, files in todo), total)
+        clock.lap("commit")
     except BaseException as exc:
         _abort(warehouse, load_id, exc)
         raise
-    return LoadSummary(load_id, summaries, time.perf_counter() - started, repaired)
+    return LoadSummary(load_id, summaries, time.perf_counter() - started, repaired, timings, audited)
+
+
+class Audit(Protocol):
+    """Checks the built, uncommitted star schema; raises SparkifyError to block the commit."""
+
+    def __call__(self, warehouse: Warehouse, load_id: int) -> Any: ...
+
+
+class _Clock:
+    """Wall time per phase, into `timings`."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = round(now - self.last, 3)
+        self.last = now
 
 
 def _abort(warehouse: Warehouse, load_id: int, cause: BaseException) -> None:

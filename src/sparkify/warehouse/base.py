@@ -121,6 +121,13 @@ class Warehouse(ABC):
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult: ...
 
+    def audit(self, sql: str) -> QueryResult:
+        """Run a data-quality check's query, possibly inside a load's open transaction.
+
+        Backends make sure a check cannot change what the load publishes, and that a check that
+        fails to run does not break the load's transaction."""
+        return self.query(sql)
+
     def write_parquet(self, select: str, path: str) -> None:
         """Write the rows of `select` to the local Parquet file `path`, streamed (for `export`)."""
         raise SparkifyError(f"export from a {self.dialect} warehouse is not supported (DuckDB and PostgreSQL are)")

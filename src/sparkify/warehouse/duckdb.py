@@ -374,6 +374,17 @@ class DuckDBWarehouse(Warehouse):
             return QueryResult([], [])
         return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
 
+    def audit(self, sql: str) -> QueryResult:
+        """Only a single SELECT may run inside a load's transaction (DuckDB has no savepoint to
+        undo anything else)."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise SparkifyError("a check must be exactly one SELECT statement")
+        return self.query(sql)
+
     def write_parquet(self, select: str, path: str) -> None:
         literal = path.replace("'", "''")
         try:

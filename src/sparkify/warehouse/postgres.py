@@ -368,6 +368,18 @@ class PostgresWarehouse(Warehouse):
             return QueryResult([], [])
         return QueryResult([d.name for d in cursor.description], cursor.fetchall())
 
+    def audit(self, sql: str) -> QueryResult:
+        """The check in a savepoint that is always rolled back: whatever it did is undone, and an
+        error in it leaves the load's transaction usable."""
+        if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            return self.query(sql)
+        self.con.execute("SAVEPOINT sparkify_check")
+        try:
+            return self.query(sql)
+        finally:
+            self.con.execute("ROLLBACK TO SAVEPOINT sparkify_check")
+            self.con.execute("RELEASE SAVEPOINT sparkify_check")
+
     @_errors
     def write_parquet(self, select: str, path: str) -> None:
         """COPY the rows out as CSV (streamed to a temp file), then DuckDB writes them as Parquet
