@@ -4,9 +4,18 @@
 class SparkifyError(Exception):
     """A problem the user must act on: a bad path, an unreadable warehouse, a failed load."""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int = 2, setting: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        #: The argument the message starts with ("songs: …"), for the CLI to name as its flag.
+        self.setting = setting
+
+    def cli_message(self) -> str:
+        """The message as the CLI shows it: `songs: …` becomes `--songs: …`."""
+        text = str(self)
+        if self.setting and text.startswith(f"{self.setting}:"):
+            return f"--{self.setting.replace('_', '-')}{text[len(self.setting):]}"
+        return text
 
 
 #: The optional parts of the package: pip extra → the modules it brings.

@@ -173,3 +173,29 @@ def _number(value: Any) -> Any:
     except (TypeError, ValueError, OverflowError):
         pass
     return value
+
+
+class ChecksGate:
+    """The audit of write-audit-publish: the checks run on the built, uncommitted star schema;
+    a failed check of severity error blocks the commit (unless warn_only)."""
+
+    def __init__(self, checks_files: tuple[str, ...], warn_only: bool) -> None:
+        self.checks_files = checks_files
+        self.warn_only = warn_only
+
+    def __call__(self, warehouse: Warehouse, load_id: int) -> list[CheckResult]:
+        results = run_checks(warehouse, load_checks(warehouse.dialect, self.checks_files))
+        blocking = [r for r in results if r.blocks]
+        if blocking and not self.warn_only:
+            names = ", ".join(r.check.name for r in blocking)
+            raise ChecksBlocked(
+                f"load {load_id} blocked by {len(blocking)} failed check(s): {names}; nothing was published "
+                f"(see `sparkify loads`; --check-warn-only publishes anyway)", results,
+            )
+        return results
+
+
+class ChecksBlocked(SparkifyError):
+    def __init__(self, message: str, results: list[CheckResult]) -> None:
+        super().__init__(message, exit_code=1)
+        self.results = results

@@ -40,7 +40,7 @@ class SparkifyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SparkifyError as exc:
-            print_error(str(exc))
+            print_error(exc.cli_message())
             sys.exit(exc.exit_code)
         except duckdb.Error as exc:
             print_error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)

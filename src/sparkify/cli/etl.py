@@ -8,41 +8,15 @@ from typing import Any
 
 import click
 
-from sparkify.answers.checks import CheckResult, load_checks, run_checks
+from sparkify import api
+from sparkify.answers.checks import CheckResult, ChecksBlocked
 from sparkify.cli.checks import show_checks
-from sparkify.cli.common import err, open_warehouse, out, warehouse_option
+from sparkify.cli.common import err, out, warehouse_option
 from sparkify.cli.progress import RichProgress
-from sparkify.cli.redshift import etl_settings, print_dry_run, set_max_errors
+from sparkify.cli.redshift import etl_settings, print_dry_run
 from sparkify.errors import SparkifyError
 from sparkify.inputs.s3 import S3Options
-from sparkify.pipeline.load import LoadSummary, run_etl
-from sparkify.warehouse.base import Warehouse
-
-
-class ChecksGate:
-    """The audit of write-audit-publish: the checks run on the built, uncommitted star schema;
-    a failed check of severity error blocks the commit (unless warn_only)."""
-
-    def __init__(self, checks_files: tuple[str, ...], warn_only: bool) -> None:
-        self.checks_files = checks_files
-        self.warn_only = warn_only
-
-    def __call__(self, warehouse: Warehouse, load_id: int) -> list[CheckResult]:
-        results = run_checks(warehouse, load_checks(warehouse.dialect, self.checks_files))
-        blocking = [r for r in results if r.blocks]
-        if blocking and not self.warn_only:
-            names = ", ".join(r.check.name for r in blocking)
-            raise ChecksBlocked(
-                f"load {load_id} blocked by {len(blocking)} failed check(s): {names}; nothing was published "
-                f"(see `sparkify loads`; --check-warn-only publishes anyway)", results,
-            )
-        return results
-
-
-class ChecksBlocked(SparkifyError):
-    def __init__(self, message: str, results: list[CheckResult]) -> None:
-        super().__init__(message, exit_code=1)
-        self.results = results
+from sparkify.pipeline.load import LoadSummary
 
 
 @click.command("etl")
@@ -90,14 +64,12 @@ def etl_command(songs: str | None, logs: str | None, warehouse: str, max_errors:
         return print_dry_run(warehouse, songs, logs, max_errors, full_refresh)
     machine = fmt == "json" or summary_json is not None
     progress = RichProgress(err) if not quiet and fmt == "table" and err.is_terminal else None
-    gate = None if no_check else ChecksGate(checks_files, check_warn_only)
     started = time.perf_counter()
     try:
-        with open_warehouse(warehouse, need_tables=False) as wh:
-            set_max_errors(wh, max_errors)
-            s3 = S3Options(anonymous=anonymous, region=region, endpoint_url=endpoint_url)
-            summary = run_etl(wh, songs, logs, max_errors=max_errors, full_refresh=full_refresh,
-                              progress=progress, s3=s3, audit=gate)
+        summary = api.load(warehouse, songs, logs, max_errors=max_errors, full_refresh=full_refresh,
+                           checks=not no_check, checks_files=checks_files, warn_only=check_warn_only,
+                           s3=S3Options(anonymous=anonymous, region=region, endpoint_url=endpoint_url),
+                           progress=progress)
     except SparkifyError as exc:
         if machine:
             _emit(_failed_document(exc, time.perf_counter() - started), fmt, summary_json)
@@ -143,7 +115,7 @@ def _checks_document(results: list[CheckResult]) -> dict[str, Any]:
 def _failed_document(exc: SparkifyError, seconds: float) -> dict[str, Any]:
     return {
         "load_id": None, "status": "blocked" if isinstance(exc, ChecksBlocked) else "failed",
-        "exit_code": exc.exit_code, "seconds": round(seconds, 3), "message": str(exc),
+        "exit_code": exc.exit_code, "seconds": round(seconds, 3), "message": exc.cli_message(),
         "checks": _checks_document(exc.results) if isinstance(exc, ChecksBlocked) else None,
     }
 

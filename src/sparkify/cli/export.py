@@ -7,9 +7,9 @@ import json
 import click
 from rich.table import Table
 
+from sparkify import api
 from sparkify.cli.common import open_warehouse, out, warehouse_option
 from sparkify.inputs.s3 import S3Options
-from sparkify.pipeline.export import export_star
 
 
 @click.command("export")
@@ -34,7 +34,7 @@ def export_command(target: str, warehouse: str | None, region: str | None, endpo
       sparkify export --to s3://my-bucket/sparkify/
     """
     with open_warehouse(warehouse, read_only=True) as wh:
-        summary = export_star(wh, target, S3Options(region=region, endpoint_url=endpoint_url))
+        summary = api.export(wh, target, s3=S3Options(region=region, endpoint_url=endpoint_url))
     if fmt == "json":
         click.echo(json.dumps({"destination": summary.destination, "tables": [vars(t) for t in summary.tables]}))
         return

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from sparkify import __version__
+from sparkify import __version__, api
 from sparkify.cli.common import SparkifyGroup, err, open_warehouse as _open, out, warehouse_option
 from sparkify.cli.etl import etl_command
 from sparkify.cli.export import export_command
@@ -140,14 +140,12 @@ def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool
 
     Example: sparkify check --checks-file my_checks.sql --format json
     """
-    from sparkify.answers.checks import load_checks, run_checks
-
     if no_builtin and not checks_files:
         raise click.UsageError("--no-builtin needs at least one --checks-file")
     with _open(warehouse, read_only=True) as wh:
-        results = run_checks(wh, load_checks(wh.dialect, checks_files, builtin=not no_builtin))
-        if not show_checks(results, fmt, verbose=verbose):
-            sys.exit(1)
+        results = api.check(wh, checks_files, builtin=not no_builtin)
+    if not show_checks(results, fmt, verbose=verbose):
+        sys.exit(1)
 
 
 def _report_params(limit: int, churn_days: int) -> Any:
@@ -259,10 +257,9 @@ def generate(out_dir: str, songs: int, users: int | None, days: int | None, even
     Example: sparkify generate --out demo-data --days 30 (then: sparkify etl --songs demo-data/song_data
     --logs demo-data/log_data)
     """
-    from sparkify.generate import generate as write_data
 
     progress = CountProgress(err) if not quiet and err.is_terminal else None
-    s = write_data(out_dir, songs=songs, users=users, days=days, events=events, seed=seed, start=start.date(),
+    s = api.generate(out_dir, songs=songs, users=users, days=days, events=events, seed=seed, start=start.date(),
                    overwrite=overwrite, progress=progress)
     if not quiet:
         mb = (s.song_bytes + s.log_bytes) / 1e6

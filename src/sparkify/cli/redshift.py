@@ -79,12 +79,6 @@ def print_dry_run(warehouse: str, songs: str | None, logs: str | None, max_error
     click.echo(render(plan(warehouse, songs, logs, max_errors=max_errors, full_refresh=full_refresh), warehouse))
 
 
-def set_max_errors(warehouse: Any, max_errors: int) -> None:
-    """Backends that reject inside the database (Redshift's MAXERROR) need the limit up front."""
-    if hasattr(warehouse, "max_errors"):
-        warehouse.max_errors = max_errors
-
-
 # -- sparkify config -----------------------------------------------------------------------------
 
 

@@ -124,7 +124,7 @@ def list_objects(spec: str, options: S3Options, what: str = "input", s3: Any = N
         pattern = _glob_regex(key)
         objects = [o for o in _list(s3, bucket, prefix, spec, options) if pattern.match(o.key)]
         if not objects:
-            raise SparkifyError(f"{what}: no objects match {spec!r}")
+            raise SparkifyError(f"{what}: no objects match {spec!r}", setting=what)
         return objects
     folder = key if not key or key.endswith("/") else key + "/"
     objects = []
@@ -134,7 +134,7 @@ def list_objects(spec: str, options: S3Options, what: str = "input", s3: Any = N
         if o.key.startswith(folder) and o.key.endswith(".json"):
             objects.append(o)
     if not objects:
-        raise SparkifyError(f"{what}: no .json objects under {spec!r}")
+        raise SparkifyError(f"{what}: no .json objects under {spec!r}", setting=what)
     return objects
 
 

@@ -43,21 +43,21 @@ def discover(spec: str, what: str = "input", s3: s3io.S3Options | None = None) -
     if glob.has_magic(spec):
         paths = [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
         if not paths:
-            raise SparkifyError(f"{what}: no files match {spec!r}")
+            raise SparkifyError(f"{what}: no files match {spec!r}", setting=what)
     elif os.path.isdir(spec):
         paths = [str(p) for p in Path(spec).rglob("*.json") if p.is_file()]
         if not paths:
-            raise SparkifyError(f"{what}: no .json files under folder {spec!r}")
+            raise SparkifyError(f"{what}: no .json files under folder {spec!r}", setting=what)
     elif os.path.isfile(spec):
         paths = [spec]
     else:
-        raise SparkifyError(f"{what}: path not found: {spec!r}")
+        raise SparkifyError(f"{what}: path not found: {spec!r}", setting=what)
     files = []
     for path in paths:
         try:
             files.append(_local_file(path))
         except OSError as exc:
-            raise SparkifyError(f"{what}: cannot read {path!r}: {exc.strerror}") from exc
+            raise SparkifyError(f"{what}: cannot read {path!r}: {exc.strerror}", setting=what) from exc
     return sorted(files, key=lambda f: f.uri)
 
 

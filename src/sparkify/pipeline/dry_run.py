@@ -47,7 +47,7 @@ class Step:
 def _inputs(songs: str | None, logs: str | None) -> list[tuple[Source, str, list[SourceFile] | None]]:
     """(source, spec, files): files listed for local specs, None for S3 (not listed offline)."""
     inputs: list[tuple[Source, str, list[SourceFile] | None]] = []
-    for source, spec, what in ((SONGS, songs, "--songs"), (EVENTS, logs, "--logs")):
+    for source, spec, what in ((SONGS, songs, "songs"), (EVENTS, logs, "logs")):
         if spec:
             files = None if spec.lower().startswith("s3://") else discover(spec, what)
             inputs.append((source, spec, files))

@@ -97,9 +97,9 @@ def run_etl(
     progress = progress or NoProgress()
     inputs: list[tuple[Source, list[SourceFile]]] = []
     if songs:
-        inputs.append((SONGS, discover(songs, "--songs", s3)))
+        inputs.append((SONGS, discover(songs, "songs", s3)))
     if logs:
-        inputs.append((EVENTS, discover(logs, "--logs", s3)))
+        inputs.append((EVENTS, discover(logs, "logs", s3)))
     clock.lap("discover")
     if full_refresh or not warehouse.tables_exist():
         warehouse.create_tables()
