@@ -74,7 +74,7 @@ def test_check_names_and_sql_errors_are_text(hostile: Path, tmp_path: Path) -> N
     checks = tmp_path / "checks.sql"
     checks.write_text("-- check: [/x] [bold]named\n-- description: Song [feat. X]\nSELECT 0;\n"
                       "-- check: quoting\nSELECT '[/x]\x1b[2J'::INTEGER;\n", encoding="utf-8")
-    result = run_sparkify("check", "--no-builtin", "--checks-file", str(checks), "-w", str(hostile))
+    result = run_sparkify("check", "--no-builtin", "--checks-file", str(checks), "-w", str(hostile), "--verbose")
     assert result.returncode == 1  # the second check errors
     assert "Traceback" not in result.stderr and "\x1b" not in result.stdout + result.stderr
     assert "[/x] [bold]named" in result.stdout and "Song [feat. X]" in result.stdout
