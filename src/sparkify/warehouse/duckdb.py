@@ -8,7 +8,6 @@ import glob
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
