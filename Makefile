@@ -24,13 +24,16 @@ $(DEMO_DATA): | install
 	$(BIN)/sparkify generate --out $(DEMO_DATA).tmp --songs 2000 --users 1000 --days 30 --seed 42
 	mv $(DEMO_DATA).tmp $(DEMO_DATA)
 
+# The summary fits one screen: the load, the tables, the top songs; the whole report goes to a page.
 demo: install $(DEMO_DATA)
 	$(BIN)/sparkify etl --songs $(DEMO_DATA)/song_data --logs $(DEMO_DATA)/log_data --warehouse $(WAREHOUSE)
 	$(BIN)/sparkify status --warehouse $(WAREHOUSE)
-	$(BIN)/sparkify report --warehouse $(WAREHOUSE)
+	$(BIN)/sparkify query top_songs --limit 5 --warehouse $(WAREHOUSE)
+	$(BIN)/sparkify report --html demo-report.html --warehouse $(WAREHOUSE)
+	@echo "The whole report: demo-report.html. Next: . $(VENV)/bin/activate; sparkify --help"
 
 test: install
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) $(WAREHOUSE) $(DEMO_DATA) $(DEMO_DATA).tmp
+	rm -rf $(VENV) $(WAREHOUSE) $(DEMO_DATA) $(DEMO_DATA).tmp demo-report.html

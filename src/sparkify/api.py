@@ -12,6 +12,7 @@ Errors are SparkifyError, with messages phrased for callers; the CLI adds its fl
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkify.answers.checks import CheckResult, ChecksGate, load_checks, run_checks
-from sparkify.config import DEFAULT_WAREHOUSE, resolve_warehouse
+from sparkify.config import DEFAULT_WAREHOUSE, resolve_warehouse, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.generate import GenerateSummary
 from sparkify.generate import generate as _generate
@@ -77,11 +78,43 @@ def load(
     if songs is None and logs is None:
         raise SparkifyError("give songs, logs, or both")
     gate = ChecksGate(tuple(str(f) for f in checks_files), warn_only) if checks else None
-    with _opened(warehouse, read_only=False, need_tables=False) as wh:
-        if hasattr(wh, "max_errors"):  # Redshift rejects inside the database (COPY's MAXERROR)
-            wh.max_errors = max_errors
-        return run_etl(wh, None if songs is None else str(songs), None if logs is None else str(logs),
-                       max_errors=max_errors, full_refresh=full_refresh, progress=progress, s3=s3, audit=gate)
+    new_file = _new_duckdb_file(warehouse)
+    try:
+        with _opened(warehouse, read_only=False, need_tables=False) as wh:
+            if hasattr(wh, "max_errors"):  # Redshift rejects inside the database (COPY's MAXERROR)
+                wh.max_errors = max_errors
+            try:
+                return run_etl(wh, None if songs is None else str(songs), None if logs is None else str(logs),
+                               max_errors=max_errors, full_refresh=full_refresh, progress=progress, s3=s3,
+                               audit=gate)
+            except BaseException:
+                if new_file and _has_tables(wh):
+                    new_file = None  # a load ran: its record (and rejects) say why it failed
+                raise
+    except BaseException:
+        if new_file:  # the run failed before loading (a bad path, an empty folder): leave no empty file
+            for leftover in (new_file, f"{new_file}.wal"):
+                with contextlib.suppress(OSError):
+                    os.remove(leftover)
+        raise
+
+
+def _has_tables(wh: Warehouse) -> bool:
+    try:
+        return wh.tables_exist()
+    except Exception:  # noqa: BLE001 -- unsure: keep the file
+        return True
+
+
+def _new_duckdb_file(warehouse: WarehouseLike | None) -> str | None:
+    """The path of a DuckDB warehouse that does not exist yet (this run would create it)."""
+    if isinstance(warehouse, Warehouse):
+        return None
+    url = resolve_warehouse(str(warehouse) if warehouse is not None else None)
+    if warehouse_scheme(url) != "duckdb":
+        return None
+    path = url.removeprefix("duckdb://")
+    return None if os.path.exists(path) else path
 
 
 def check(warehouse: WarehouseLike | None, checks_files: Sequence[str | os.PathLike[str]] = (), *,

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import orjson
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -61,8 +62,11 @@ def as_json(result: QueryResult) -> str:
     return orjson.dumps(records, option=orjson.OPT_INDENT_2).decode()
 
 
-def as_table(result: QueryResult, title: str | None = None) -> Table:
-    table = Table(title=None if title is None else as_text(title), show_lines=False)
+def as_table(result: QueryResult, title: str | None = None, plain: bool = False) -> Table:
+    """A Rich table; `plain` (output is not a terminal): no box, narrow padding, for grep and less."""
+    table = Table(title=None if title is None else as_text(title), show_lines=False,
+                  box=None if plain else box.HEAVY_HEAD, padding=(0, 2, 0, 0) if plain else (0, 1),
+                  show_edge=not plain)
     for column in result.columns:
         table.add_column(as_text(column), overflow="fold")
     for row in result.rows:
@@ -76,4 +80,4 @@ def show(result: QueryResult, fmt: str, console: Console, title: str | None = No
     elif fmt == "json":
         console.file.write(as_json(result) + "\n")
     else:
-        console.print(as_table(result, title))
+        console.print(as_table(result, title, plain=not console.is_terminal))

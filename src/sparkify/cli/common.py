@@ -42,12 +42,18 @@ class SparkifyGroup(click.Group):
         except SparkifyError as exc:
             print_error(exc.cli_message())
             sys.exit(exc.exit_code)
+        except (KeyboardInterrupt, duckdb.InterruptException):
+            what = {"etl": "nothing of the current load was committed",
+                    "generate": "no data was written"}.get(ctx.invoked_subcommand or "", "nothing was changed")
+            err.print(f"Interrupted: {what}.", highlight=False)
+            sys.exit(130)
         except duckdb.Error as exc:
             print_error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
             sys.exit(2)
-        except KeyboardInterrupt:
-            err.print("Interrupted: nothing of the current load was committed.")
-            sys.exit(130)
+        except OSError as exc:  # a file the user named could not be written or read
+            where = f" {exc.filename!r}" if exc.filename else ""
+            print_error(f"cannot use{where}: {exc.strerror or exc}")
+            sys.exit(2)
 
 
 config_option = click.option(

@@ -44,6 +44,9 @@ def create_tables(warehouse: str | None, yes: bool) -> None:
     """
     with _open(warehouse, need_tables=False) as wh:
         if wh.tables_exist() and not yes:
+            if not sys.stdin.isatty():
+                raise SparkifyError(f"{mask_secrets(wh.url)} already has Sparkify tables and there is no terminal to "
+                                    "ask: pass --yes to drop and re-create them")
             click.confirm(
                 f"{mask_secrets(wh.url)} already has Sparkify tables. Drop them and all their data?", abort=True, err=True
             )
@@ -60,16 +63,20 @@ def sql(query: str, warehouse: str | None, fmt: str) -> None:
 
     Example: sparkify sql "SELECT level, count(*) FROM songplays GROUP BY 1"
     """
+    if not query.strip().strip(";").strip():
+        raise SparkifyError("no SQL statement given: e.g. sparkify sql \"SELECT count(*) FROM songplays\"")
     with _open(warehouse, read_only=True, need_tables=False) as wh:
         show(wh.query(query), fmt, out)
 
 
 @cli.command()
 @warehouse_option
-def status(warehouse: str | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="csv and json list the tables and their row counts.")
+def status(warehouse: str | None, fmt: str) -> None:
     """Show the tables, their row counts and the last load.
 
-    Example: sparkify status
+    Example: sparkify status --format json
     """
     with _open(warehouse, read_only=True) as wh:
         counts = [
@@ -78,7 +85,9 @@ def status(warehouse: str | None) -> None:
                                   ("staging", "load_errors"), ("staging", "text_repairs")]
             + [("analytics", t) for t in STAR_TABLES]
         ]
-        out.print(f"Warehouse: {mask_secrets(wh.url)}")
+        if fmt != "table":
+            return show(QueryResult(["table", "rows"], counts), fmt, out)
+        out.print(f"Warehouse: {mask_secrets(wh.url)}", highlight=False)
         show(QueryResult(["table", "rows"], counts), "table", out)
         last = load_history(wh, limit=1)
         if last.rows:
@@ -93,16 +102,22 @@ def status(warehouse: str | None) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_ERRORS, show_default=True,
               help="Show at most this many rejects.")
 @click.option("--all", "show_all", is_flag=True, help="No limit.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
               help="Write the rejects to this CSV file instead of printing them.")
-def errors(warehouse: str | None, load_id: int | None, limit: int, show_all: bool, csv_path: str | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def errors(warehouse: str | None, load_id: int | None, limit: int, show_all: bool, csv_path: str | None,
+           fmt: str) -> None:
     """Show the newest rejected records: file, line, column, reason and the raw text.
 
     Example: sparkify errors --load 3 --csv load_errors.csv
     """
     with _open(warehouse, read_only=True) as wh:
+        if load_id is not None and not wh.query(f"SELECT 1 FROM staging.loads WHERE load_id = {int(load_id)}").rows:
+            raise SparkifyError(f"no load {load_id}: `sparkify loads` lists them")
         result = recent_errors(wh, load_id, None if show_all else limit)
-    if csv_path:
+    if fmt != "table":
+        show(result, fmt, out)
+    elif csv_path:
         with open(csv_path, "w", encoding="utf-8", newline="") as handle:
             handle.write(as_csv(result))
         out.print(f"Wrote {len(result.rows)} rejected records to {csv_path}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -26,7 +27,7 @@ from sparkify.errors import SparkifyError
 from sparkify.generate.catalogue import make_catalogue
 from sparkify.generate.events import KINDS, SongPicker, user_events
 from sparkify.generate.users import EVENTS_PER_USER_DAY, Clock, make_users
-from sparkify.generate.writers import DayFiles, log_json, prepare_out, write_logs, write_songs
+from sparkify.generate.writers import DayFiles, log_json, prepare_out, publish_out, write_logs, write_songs
 from sparkify.pipeline.load import NoProgress, Progress
 
 __all__ = ["GenerateSummary", "Progress", "generate", "log_json"]
@@ -102,7 +103,20 @@ def generate(
     began = time.perf_counter()
     progress = progress or NoProgress()
     out = Path(out_dir)
-    prepare_out(out, overwrite)
+    work = prepare_out(out, overwrite)
+    try:
+        summary = _write(work, songs, users, days, events, seed, start, progress)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    publish_out(work, out)
+    summary.out_dir = out
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def _write(out: Path, songs: int, users: int | None, days: int | None, events: int | None, seed: int,
+           start: date, progress: Progress) -> GenerateSummary:
     if users is None:
         users = DEFAULT_USERS if events is None else max(1, round(events / (EVENTS_PER_USER_DAY * DEFAULT_DAYS)))
     if events is None and days is None:
@@ -126,7 +140,6 @@ def generate(
     progress.finish()
     _summarise(summary, files, tally)
     summary.users = users
-    summary.seconds = time.perf_counter() - began
     summary.log_seconds = time.perf_counter() - logs_began
     return summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -127,19 +128,38 @@ def write_logs(log_dir: Path, streams: list[Iterator[Event]], *, codes: int, end
     return files, tally
 
 
-def prepare_out(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to mix with existing data; --overwrite replaces only song_data/ and log_data/."""
+#: Where a run writes before its data is complete (a hidden folder inside --out).
+WORK_PREFIX = ".sparkify-generating-"
+
+
+def prepare_out(out_dir: Path, overwrite: bool) -> Path:
+    """Refuse to mix with existing data; return the hidden folder this run writes into.
+
+    Nothing appears under song_data/ and log_data/ until the run is complete (publish_out):
+    an interrupted run leaves no half dataset. --overwrite replaces only song_data/ and log_data/.
+    """
     if out_dir.exists() and not out_dir.is_dir():
         raise SparkifyError(f"--out {str(out_dir)!r} is a file, not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        if not overwrite:
+    if out_dir.is_dir():
+        for stale in out_dir.glob(f"{WORK_PREFIX}*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
+        if any(out_dir.iterdir()) and not overwrite:
             raise SparkifyError(
                 f"--out {str(out_dir)!r} is not empty: choose a new folder, or pass --overwrite "
                 "to replace its song_data/ and log_data/"
             )
-        for sub in ("song_data", "log_data"):
-            shutil.rmtree(out_dir / sub, ignore_errors=True)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        work = out_dir / f"{WORK_PREFIX}{os.getpid()}"
+        work.mkdir()
     except OSError as exc:
         raise SparkifyError(f"cannot create --out {str(out_dir)!r}: {exc.strerror}") from exc
+    return work
+
+
+def publish_out(work: Path, out_dir: Path) -> None:
+    """Move a complete run's song_data/ and log_data/ into place (replacing older ones)."""
+    for sub in ("song_data", "log_data"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+        os.replace(work / sub, out_dir / sub)
+    work.rmdir()
