@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import run_cli, run_sparkify
@@ -78,13 +80,34 @@ def test_status_shows_counts_and_last_load(sample_warehouse: str) -> None:
     assert "committed" in result.output
 
 
+def answer_on_a_terminal(args: list[str], answer: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI with a pseudo-terminal as stdin and stderr (where click asks), typing `answer`."""
+    import os
+    import pty
+
+    main, terminal = pty.openpty()
+    exe = str(Path(sys.executable).with_name("sparkify"))
+    proc = subprocess.Popen([exe, *args], stdin=terminal, stdout=subprocess.PIPE, stderr=terminal, text=True)
+    os.close(terminal)
+    os.write(main, answer.encode())
+    out, _ = proc.communicate(timeout=60)
+    seen = b""
+    try:
+        while chunk := os.read(main, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(main)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out + seen.decode(errors="replace"), "")
+
+
 def test_create_tables_asks_before_dropping(sample: Path, tmp_path: Path) -> None:
     path = str(tmp_path / "w.duckdb")
     assert run_cli("create-tables", "-w", path).exit_code == 0  # nothing to drop: no question
     assert run_cli("etl", "--no-check", "--songs", str(sample / "song_data"), "-w", path).exit_code == 0
-    refused = run_cli("create-tables", "-w", path, input="n\n")
-    assert refused.exit_code == 1
-    assert "Drop them and all their data?" in refused.output
+    refused = answer_on_a_terminal(["create-tables", "-w", path], "n\n")
+    assert refused.returncode == 1
+    assert "Drop them and all their data?" in refused.stdout
     assert "71" in run_cli("sql", "SELECT count(*) FROM songs", "-w", path).output
     assert run_cli("create-tables", "-w", path, "--yes").exit_code == 0
     assert run_cli("sql", "SELECT count(*) AS n FROM songs", "-w", path, "--format", "csv").output == "n\n0\n"
