@@ -1,39 +1,37 @@
-"""`sparkify etl --dry-run`: the SQL a load would run, printed without connecting to anything.
+"""`sparkify etl --dry-run`: the SQL a load would send, printed without connecting to anything.
 
-With no connection the tool cannot know what is already loaded, so the plan is that of a full
-load: create the tables (when absent, or with --full-refresh), stage every batch, build the star,
-commit. Local inputs are listed (that needs no warehouse); S3 inputs are not listed (that would
-need S3), so their per-batch file lists are shown as placeholders. `:load_id` and other
-`:names` stand for values known only while loading.
+The plan is recorded, not described: the backend's own methods (create_tables, begin_load,
+build_star, commit_load, and Redshift's stage) run on a Recorder connection
+(sparkify.warehouse.recorder) that keeps each statement, with its parameters written as the
+backend quotes them, instead of sending it. DuckDB and PostgreSQL stage by parsing the files in a
+private DuckDB first; that part is shown with the parse SQL of sparkify.staging.tables. With no
+connection the tool cannot know what is already loaded, so the plan is that of a full load into
+an empty warehouse. Local inputs are listed; S3 inputs are not (that would need S3), so their
+batches are placeholders. `:load_id` and other `:names` stand for values known only while loading.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sparkify.warehouse import repair
 from sparkify.config import mask_secrets, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import BATCH_FILES, SourceFile, batches, discover
-from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
-from sparkify.staging.tables import (
-    EVENTS,
-    SONGS,
-    SOURCES,
-    Source,
-    fast_insert_sql,
-    insert_rejects_sql,
-    insert_staged_sql,
-    line_records_sql,
-    parse_sql,
-    texts_cte,
-)
+from sparkify.staging.tables import EVENTS, SONGS, Source, fast_insert_sql, insert_rejects_sql, \
+    insert_staged_sql, line_records_sql, parse_sql, texts_cte
+from sparkify.warehouse import repair
+from sparkify.warehouse.base import StageResult, Warehouse
+from sparkify.warehouse.recorder import Placeholder, Recorder, printable, standard_literal
+from sparkify.warehouse.sqlfiles import REMATCH, star_statements
 
 #: Shown in a Redshift plan when no staging location is configured yet.
 MISSING_STAGING = "s3://your-staging-bucket/sparkify"
+#: Shown in a Redshift plan when no IAM role is configured yet.
+MISSING_ROLE = "arn:aws:iam::000000000000:role/your-redshift-s3-read-role"
+LOAD_ID = Placeholder(":load_id")
 
 
 @dataclass
@@ -42,6 +40,57 @@ class Step:
 
     sql: str
     comment: str = ""
+
+
+class PlannedResult(StageResult):
+    """What the load staged, known only while loading."""
+
+    records = Placeholder(":records")  # type: ignore[assignment]
+    rows = Placeholder(":staged")  # type: ignore[assignment]
+    rejected = Placeholder(":rejected")  # type: ignore[assignment]
+
+
+def _answer(sql: str) -> list[tuple[Any, ...]] | None:
+    """What the recorded queries return in a full load into an empty warehouse."""
+    if "nextval('staging.load_id_seq')" in sql or sql.startswith("SELECT MAX(load_id) FROM staging.loads"):
+        return [(LOAD_ID,)]
+    if sql == "SELECT GETDATE()":
+        return [(Placeholder(":now"),)]
+    if sql.startswith("SELECT count(*) > 0 FROM analytics.songplays"):
+        return [(False,)]  # no plays yet: DuckDB skips the prune and the rematch
+    return None
+
+
+def _backend(url: str, max_errors: int) -> tuple[Warehouse, Recorder, list[Step]]:
+    """The backend for `url` on a Recorder, and the notes the plan starts with."""
+    scheme = warehouse_scheme(url)
+    if scheme == "duckdb":
+        from sparkify.warehouse.duckdb import DuckDBWarehouse
+
+        recorder = Recorder(standard_literal, _answer, "?")
+        return DuckDBWarehouse.planned(url, recorder), recorder, []
+    if scheme == "postgresql":
+        from sparkify.warehouse.postgres import PostgresWarehouse
+
+        recorder = Recorder(standard_literal, _answer, "%s")
+        return PostgresWarehouse.planned(url, recorder), recorder, []
+    if scheme == "redshift":
+        from sparkify.warehouse import redshift as rs
+
+        target, notes = rs.parse_url(url), []
+        if target.staging is None:
+            target = replace(target, staging=MISSING_STAGING)
+            notes.append(Step(f"-- staging= is not set: {MISSING_STAGING} stands in for it here; the load itself "
+                              "refuses until you set $SPARKIFY_STAGING_URI, [s3] staging_uri or "
+                              "&staging=s3://BUCKET/PREFIX", "where the tool writes COPY manifests and JSONPaths files"))
+        if target.iam_role is None:
+            target = replace(target, iam_role=MISSING_ROLE)
+            notes.append(Step(f"-- iam_role= is not set: {MISSING_ROLE} stands in for it here; the load itself "
+                              "refuses until you set &iam_role=ARN (`sparkify cluster up` prints it)",
+                              "the IAM role COPY reads S3 with"))
+        recorder = Recorder(rs.literal, _answer, "%s")
+        return rs.RedshiftWarehouse.planned(url, recorder, target=target, max_errors=max_errors), recorder, notes
+    raise SparkifyError(f"warehouse {mask_secrets(url)!r}: unsupported kind {scheme!r}")
 
 
 def _inputs(songs: str | None, logs: str | None) -> list[tuple[Source, str, list[SourceFile] | None]]:
@@ -71,151 +120,104 @@ def _files_comment(spec: str, number: int | None, uris: list[str] | None, batch_
     return f"batch {number}: {len(uris)} file(s) of {spec}: {shown}{more}"
 
 
-# -- DuckDB and PostgreSQL ---------------------------------------------------------------------------
+# -- staging on DuckDB and PostgreSQL: the parse, shown with the SQL it runs ---------------------------
 
 
-def _embedded_plan(dialect: str, inputs: list[tuple[Source, str, list[SourceFile] | None]], full_refresh: bool,
-                   ) -> list[Step]:
-    """DuckDB and PostgreSQL: the same parse (in DuckDB), each backend's own DDL and models."""
+def _parse_steps(recorder: Recorder, dialect: str, source: Source, uris: list[str] | None) -> None:
+    """What stage() does with one batch on DuckDB and PostgreSQL, in the private parser and then
+    in the warehouse; every value is a literal written by the recorder."""
+    listed = ":files" if uris is None else recorder.value(uris)
+    recorder.comment = "only for files loaded before (changed files): their old rows make way"
+    recorder.execute(f"DELETE FROM staging.{source.table} WHERE source_file IN (SELECT unnest({listed}))")
+    if source is EVENTS and dialect == "duckdb":
+        recorder.comment = ("first try, per file (UNION ALL): DuckDB's own JSON reader; a file that gives "
+                            "fewer rows than it has lines loses them and goes the careful way below")
+        recorder.execute(fast_insert_sql(source, 1, load_id=LOAD_ID, file=":file", path=":file"))
+    if source is EVENTS:  # newline-delimited: split and parsed by DuckDB itself
+        parsed = parse_sql(source, line_records_sql(), texts_cte(listed))
+    else:  # song files: split into records in Python (sparkify.staging.records), parsed by the same SQL
+        parsed = parse_sql(source, "SELECT file, line, raw, reason FROM read_json(:records_of_batch, "
+                           "format='newline_delimited')")
     if dialect == "duckdb":
-        from sparkify.warehouse.duckdb import DuckDBWarehouse as Backend
-        from sparkify.warehouse.duckdb import _staging_ddl
+        recorder.comment = "the careful way: parsed in a private in-memory DuckDB, the files in groups side by side"
+        recorder.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}")
+        recorder.execute("COPY _parsed TO ':part.parquet' (FORMAT parquet)")
+        recorder.execute(insert_staged_sql(source, LOAD_ID, "read_parquet(:parts)"))
+        recorder.execute(insert_rejects_sql(LOAD_ID, recorder.value(source.name), "read_parquet(:parts)"))
     else:
-        from sparkify.warehouse.postgres import PostgresWarehouse as Backend  # type: ignore[assignment]
-        from sparkify.warehouse.postgres import _staging_ddl  # type: ignore[no-redef]
-    when = "--full-refresh" if full_refresh else "only when the warehouse has no Sparkify tables yet"
-    steps = [Step(s, f"create tables ({when})") for s in
-             split_statements(read_sql(f"{dialect}/drop_tables", dialect))
-             + split_statements(read_sql(f"{dialect}/create_tables", dialect))]
-    steps += [Step(_staging_ddl(source)) for source in SOURCES.values()]
-    steps += [Step(s) for s in model_statements(MATCHES_VIEW, dialect)]
-    steps.append(Step("BEGIN", "the load: one transaction"))
-    for source, spec, files in inputs:
-        for number, uris in _batch_notes(spec, files, Backend.batch_bytes):
-            note = _files_comment(spec, number, uris, Backend.batch_bytes)
-            listed = "?" if uris is None else "[" + ", ".join(f"'{u}'" for u in uris) + "]"
-            steps.append(Step(f"DELETE FROM staging.{source.table} WHERE source_file IN (SELECT unnest(:files))",
-                              f"{note}; :files = its paths; only for files loaded before (changed files)"))
-            if source is EVENTS and dialect == "duckdb":
-                steps.append(Step(fast_insert_sql(source, 1, load_id=":load_id", file=":file", path=":file"),
-                                  "first try, per file (UNION ALL): DuckDB's own JSON reader; a file that gives "
-                                  "fewer rows than it has lines loses them and goes the careful way below"))
-            if source is EVENTS:  # newline-delimited: split and parsed by DuckDB itself
-                parsed = parse_sql(source, line_records_sql(), texts_cte(listed))
-            else:  # song files: split into records in Python (sparkify.staging.records), parsed by the same SQL
-                parsed = parse_sql(source, "SELECT file, line, raw, reason FROM read_json(:records_of_batch, "
-                                   "format='newline_delimited')")
-            if dialect == "duckdb":
-                steps.append(Step(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}",
-                                  "parse in a private in-memory DuckDB, the batch's files in groups side by side"))
-                steps.append(Step("COPY _parsed TO ':part.parquet' (FORMAT parquet)", "each group's rows, handed over"))
-                steps.append(Step(insert_staged_sql(source, ":load_id", "read_parquet(:parts)")))
-                steps.append(Step(insert_rejects_sql(":load_id", f"'{source.name}'", "read_parquet(:parts)")))
-            else:
-                columns = ", ".join(f.column for f in source.fields)
-                steps.append(Step(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}",
-                                  "parse in a private in-memory DuckDB; its rows stream to PostgreSQL as CSV"))
-                steps.append(Step(f"COPY staging.{source.table} (load_id, source_file, source_line, {columns}) "
-                                  "FROM STDIN (FORMAT csv)", "the good records of _parsed"))
-                steps.append(Step('COPY staging.load_errors (load_id, source, file, line, "column", reason, raw_text) '
-                                  "FROM STDIN (FORMAT csv)", "the rejected records of _parsed"))
-    steps.append(Step(repair.candidates_sql(dialect, 0).replace("load_id = 0", "load_id = :load_id"),
-                      "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"))
-    songs_changed = any(source is SONGS for source, _, _ in inputs)
-    for model, s in star_statements(dialect, songs_changed):
+        columns = ", ".join(f.column for f in source.fields)
+        recorder.comment = "parsed in a private in-memory DuckDB; its rows stream to PostgreSQL as CSV"
+        recorder.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parsed.strip()}")
+        recorder.execute(f"COPY staging.{source.table} (load_id, source_file, source_line, {columns}) "
+                         "FROM STDIN (FORMAT csv)")
+        recorder.execute('COPY staging.load_errors (load_id, source, file, line, "column", reason, raw_text) '
+                         "FROM STDIN (FORMAT csv)")
+
+
+def _label_models(steps: list[Step], dialect: str, songs_changed: bool, start: int) -> None:
+    """Say which model each recorded statement of build_star belongs to."""
+    models = {statement: model for model, statement in star_statements(dialect, songs_changed)}
+    for step in steps[start:]:
+        model = models.get(step.sql)
         if model == REMATCH:
-            steps.append(Step(s, "songs changed and songplays existed before: re-match them"))
-        else:
-            prune = dialect == "duckdb" and is_play_prune(s)
-            steps.append(Step(s, f"model {model}" + (": only when the load replaced an event file" if prune else "")))
-    steps.append(Step("UPDATE staging.loads SET status = 'committed' … WHERE load_id = :load_id"))
-    steps.append(Step("COMMIT"))
-    return steps
-
-
-# -- Redshift ---------------------------------------------------------------------------------------
-
-
-def _redshift_plan(url: str, inputs: list[tuple[Source, str, list[SourceFile] | None]], full_refresh: bool,
-                   max_errors: int) -> list[Step]:
-    from sparkify.warehouse import redshift as rs
-
-    target = rs.parse_url(url)
-    if not target.iam_role:
-        raise SparkifyError("a Redshift load needs iam_role=ARN in the warehouse URL (`sparkify cluster up` prints it)")
-    rs.require_s3_paths(*(spec for _, spec, _ in inputs))
-    steps = []
-    staging = target.staging
-    if staging is None:
-        staging = MISSING_STAGING
-        steps.append(Step(f"-- staging= is not set: {staging} stands in for it here; the load itself refuses "
-                          "until you set $SPARKIFY_STAGING_URI, [s3] staging_uri or &staging=s3://BUCKET/PREFIX",
-                          "where the tool writes COPY manifests and JSONPaths files"))
-    when = "--full-refresh" if full_refresh else "only when the warehouse has no Sparkify tables yet"
-    steps += [Step(s, f"create tables ({when})") for s in rs.create_statements()]
-    for source, _, _ in inputs:
-        document = json.dumps(rs.jsonpaths(source))
-        steps.append(Step(f"-- PUT {rs.jsonpaths_uri(staging, source)}: {document}",
-                          f"the JSONPaths file for {source.name}, written by the tool (S3, not SQL)"))
-    begin = rs.begin_statements()
-    steps += [Step(s, "the load: one transaction; one `sparkify etl` at a time") for s in begin]
-    for source, spec, files in inputs:
-        for number, uris in _batch_notes(spec, files, rs.RedshiftWarehouse.batch_bytes):
-            batch_uri = rs.manifest_uri(staging, ":load_id", source, number or 1)
-            listed = "the batch's objects" if uris is None else ", ".join(uris)
-            steps.append(Step(f"-- PUT {batch_uri}: COPY manifest of {listed}",
-                              _files_comment(spec, number, uris, rs.RedshiftWarehouse.batch_bytes) + " (S3, not SQL)"))
-            for statement in rs.stage_statements(
-                source, ":load_id", batch_uri, iam_role=target.iam_role, region_name=target.region,
-                jsonpaths=rs.jsonpaths_uri(staging, source), max_errors=max_errors,
-                view=target.errors_view,
-            ):
-                steps.append(Step(statement))
-            steps.append(Step(rs.file_counts_sql(target.errors_view), "records read per object"))
-            steps.append(Step(rs.drop_copy_table_sql(source)))
-            steps.append(Step(
-                "DELETE FROM staging.loaded_files WHERE path IN (:batch_objects)",
-                "then INSERT one row per object of the batch into staging.loaded_files, and the running "
-                "totals into staging.load_sources",
-            ))
-    songs_changed = any(source is SONGS for source, _, _ in inputs)
-    steps += [Step(s) for s in rs.model_statements(songs_changed)]
-    steps += [Step(s) for s in rs.commit_statements(":load_id", ":files", None)]
-    return steps
+            step.comment = "songs changed: the plays of earlier loads are matched again"
+        elif model:
+            step.comment = f"model {model}"
 
 
 def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, full_refresh: bool = False,
          ) -> list[Step]:
-    """The statements `sparkify etl` would run against `url`, without connecting to it."""
+    """The statements `sparkify etl` would send to `url`, recorded without connecting to it."""
     if not songs and not logs:
         raise SparkifyError("give --songs PATH, --logs PATH, or both")
-    scheme = warehouse_scheme(url)
-    if scheme == "redshift":
-        return _redshift_plan(url, _inputs_for_redshift(songs, logs), full_refresh, max_errors)
+    if warehouse_scheme(url) == "redshift":
+        from sparkify.warehouse.redshift import require_s3_paths
+
+        require_s3_paths(songs, logs)
     inputs = _inputs(songs, logs)
-    if scheme in ("duckdb", "postgresql"):
-        return _embedded_plan(scheme, inputs, full_refresh)
-    raise SparkifyError(f"warehouse {mask_secrets(url)!r}: unsupported kind {scheme!r}")
-
-
-def _inputs_for_redshift(songs: str | None, logs: str | None) -> list[tuple[Source, str, list[SourceFile] | None]]:
-    from sparkify.warehouse.redshift import require_s3_paths
-
-    require_s3_paths(songs, logs)
-    return _inputs(songs, logs)
+    warehouse, recorder, notes = _backend(url, max_errors)
+    when = "--full-refresh" if full_refresh else "only when the warehouse has no Sparkify tables yet"
+    recorder.comment = f"create tables ({when})"
+    warehouse.create_tables()
+    recorder.comment = "the load: one transaction"
+    load_id = warehouse.begin_load()
+    for source, spec, files in inputs:
+        for number, uris in _batch_notes(spec, files, warehouse.batch_bytes):
+            recorder.comment = ""
+            recorder.note(_files_comment(spec, number, uris, warehouse.batch_bytes))
+            if warehouse.copies_from_s3:  # Redshift: its own stage(), on one stand-in object per batch
+                objects = [SourceFile(uri, 0, ":etag") for uri in uris or [f"{spec.rstrip('/')}/:object"]]
+                warehouse.stage(source, objects, load_id)
+            else:
+                _parse_steps(recorder, warehouse.dialect, source, uris)
+    recorder.comment = "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"
+    repair.repair_new_text(warehouse, load_id)
+    recorder.comment = "then one INSERT per suspect value that ftfy changes"
+    repair.insert_repair(warehouse, Placeholder(":raw_text"), Placeholder(":fixed"))
+    songs_changed = any(source is SONGS for source, _, _ in inputs)
+    recorder.comment = "the star schema" + ("" if songs_changed else " (songs and artists too when text was repaired)")
+    start = len(recorder.statements)
+    warehouse.build_star(songs_changed)
+    recorder.comment = "the load's record, then its one commit"
+    warehouse.commit_load(load_id, Placeholder(":files"), PlannedResult())  # type: ignore[arg-type]
+    steps = notes + [Step(r.sql, r.comment) for r in recorder.statements]
+    _label_models(steps, warehouse.dialect, songs_changed, len(notes) + start)
+    return steps
 
 
 def render(steps: Sequence[Step], url: str) -> str:
-    """The plan as one SQL script: comments say when each part runs; every statement ends in `;`."""
-    lines = [f"-- sparkify etl --dry-run: the SQL of a full load into {mask_secrets(url)}",
+    """The plan as one SQL script: comments say when each part runs; every statement ends in `;`.
+    Text from inputs (paths, prefixes) shows its control characters as escapes in comments, and is
+    a quoted literal in statements, so it never reads as SQL of its own."""
+    lines = [f"-- sparkify etl --dry-run: the SQL of a full load into {printable(mask_secrets(url))}",
              "-- (nothing was connected to; :names are values known only during the load)", ""]
     last_comment = None
     for step in steps:
         if step.comment and step.comment != last_comment:
-            lines.append(f"-- {step.comment}")
+            lines.append(f"-- {printable(step.comment)}")
             last_comment = step.comment
         if step.sql.startswith("-- "):
-            lines.append(step.sql)
+            lines.append(printable(step.sql))
         else:
             lines.append(step.sql.strip() + ";")
         lines.append("")

@@ -66,6 +66,14 @@ class DuckDBWarehouse(Warehouse):
         self._replaced_events = False
         self._parser = PrivateParser(PARSER_MEMORY_LIMIT)
 
+    @classmethod
+    def planned(cls, url: str, con: Any) -> "DuckDBWarehouse":
+        """This backend on a stand-in connection (the dry run's Recorder): nothing is opened."""
+        self = cls.__new__(cls)
+        self.url, self.path, self.con = url, url.removeprefix("duckdb://"), con
+        self._replaced_events = False
+        return self
+
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Open the file, waiting while another process (another `sparkify etl`) holds it."""
         deadline = time.monotonic() + lock_timeout()

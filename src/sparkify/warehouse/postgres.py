@@ -83,6 +83,13 @@ class PostgresWarehouse(Warehouse):
         if not read_only:
             watch_client(self.con)
 
+    @classmethod
+    def planned(cls, url: str, con: Any) -> "PostgresWarehouse":
+        """This backend on a stand-in connection (the dry run's Recorder): nothing is connected."""
+        self = cls.__new__(cls)
+        self.url, self.con = url, con
+        return self
+
     # -- schema -------------------------------------------------------------------------------
 
     @_errors
@@ -136,7 +143,7 @@ class PostgresWarehouse(Warehouse):
             "VALUES (%s, clock_timestamp() AT TIME ZONE 'UTC', 'running')",
             [load_id],
         )
-        return int(load_id)
+        return load_id  # type: ignore[no-any-return]  (an int; a Placeholder in the dry run)
 
     @property
     def parser(self) -> duckdb.DuckDBPyConnection:

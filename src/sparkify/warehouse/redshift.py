@@ -352,8 +352,8 @@ def commit_statements(load_id: int | str, files: int | str, result: StageResult 
     if result is None:
         values = ", ".join(f"{c} = :{c}" for c in counts)
     else:
-        values = (f"files = {int(files)}, records = {result.records}, staged = {result.rows}, "
-                  f"rejected = {result.rejected}")
+        values = (f"files = {_int(files)}, records = {_int(result.records)}, staged = {_int(result.rows)}, "
+                  f"rejected = {_int(result.rejected)}")
     return [
         (f"UPDATE staging.loads SET finished_at = GETDATE(), status = 'committed', {values} "
         f"WHERE load_id = {_int(load_id)}"),
@@ -466,6 +466,17 @@ class RedshiftWarehouse(Warehouse):
         self._password = password
         self._run(SEARCH_PATH_SQL)
 
+    @classmethod
+    def planned(cls, url: str, con: Any, *, target: RedshiftTarget, max_errors: int = 0) -> "RedshiftWarehouse":
+        """This backend on a stand-in connection (the dry run's Recorder): nothing is connected,
+        and the S3 documents it would write are noted in the plan instead."""
+        self = cls.__new__(cls)
+        self.url, self.target, self.max_errors, self.read_only = url, target, max_errors, False
+        self._batch, self._uploaded, self._sources, self._attempted = 0, set(), {}, {}
+        self.con, self._psycopg, self._password = con, _NoDriver, None
+        self._upload = lambda uri, document: con.note(f"PUT {uri}: {json.dumps(document)}")  # type: ignore[method-assign]
+        return self
+
     def _run(self, sql: str) -> Any:
         try:
             return self.con.execute(sql)
@@ -523,7 +534,7 @@ class RedshiftWarehouse(Warehouse):
         self._sources = {}
         self._attempted = {}
         self._started = self._run(NOW_SQL).fetchall()[0][0]
-        return int(self._run(CURRENT_LOAD_SQL).fetchall()[0][0])
+        return self._run(CURRENT_LOAD_SQL).fetchall()[0][0]  # type: ignore[no-any-return]  (a Placeholder in the dry run)
 
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         iam_role, staging = self._needs()
@@ -590,6 +601,12 @@ class RedshiftWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
+
+
+class _NoDriver:
+    """No database driver in the dry run: no driver error can be raised."""
+
+    Error: tuple[type[BaseException], ...] = ()
 
 
 def _first_line(exc: BaseException, password: str | None = None) -> str:

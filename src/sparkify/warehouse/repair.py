@@ -11,6 +11,7 @@ from __future__ import annotations
 import ftfy
 
 from sparkify.warehouse.base import Warehouse
+from sparkify.warehouse.recorder import sql_int
 
 #: Text columns that analysts read, per staging table.
 REPAIRED_COLUMNS = {
@@ -47,7 +48,7 @@ def fix(value: str) -> str:
     return ftfy.fix_text(text, normalization="NFC")
 
 
-def candidates_sql(dialect: str, load_id: int) -> str:
+def candidates_sql(dialect: str, load_id: int | str) -> str:
     """Distinct suspect values staged by this load and not yet known to text_repairs.
 
     Each value comes back once (UNION) and only if text_repairs lacks it, so inserting the repairs
@@ -56,7 +57,7 @@ def candidates_sql(dialect: str, load_id: int) -> str:
     """
     pattern = SUSPECT_LITERAL if dialect == "redshift" else SUSPECT
     columns = [(table, column) for table, names in REPAIRED_COLUMNS.items() for column in names]
-    this_load = f"load_id = {int(load_id)}"
+    this_load = f"load_id = {sql_int(load_id)}"
     if dialect == "duckdb":
         # Each distinct value once, and only then the pattern: a load repeats its values (an
         # artist plays thousands of times), and DuckDB hashes a value faster than RE2 tests it.
@@ -75,11 +76,16 @@ def candidates_sql(dialect: str, load_id: int) -> str:
     )
 
 
-def repair_new_text(warehouse: Warehouse, load_id: int) -> int:
+def repair_new_text(warehouse: Warehouse, load_id: int | str) -> int:
     """Find and repair the suspect values of one load; returns how many values were repaired."""
     suspects = [row[0] for row in warehouse.query(candidates_sql(warehouse.dialect, load_id)).rows]
     repairs = [(raw, fixed) for raw in suspects if (fixed := fix(raw)) != raw]
     for raw, fixed in repairs:
-        mark = warehouse.placeholder
-        warehouse.query(f"INSERT INTO staging.text_repairs (raw_text, fixed) VALUES ({mark}, {mark})", (raw, fixed))
+        insert_repair(warehouse, raw, fixed)
     return len(repairs)
+
+
+def insert_repair(warehouse: Warehouse, raw: str, fixed: str) -> None:
+    """Keep one repair (the values are bound as parameters, never written into the SQL)."""
+    mark = warehouse.placeholder
+    warehouse.query(f"INSERT INTO staging.text_repairs (raw_text, fixed) VALUES ({mark}, {mark})", (raw, fixed))
