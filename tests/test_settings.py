@@ -173,7 +173,7 @@ def test_etl_takes_paths_and_warehouse_from_dwh_cfg(dwh_cfg: Path) -> None:
     assert "objects under s3://udacity-dend/log_data" in result.output
     assert "objects under s3://udacity-dend/song_data" in result.output
     assert "IAM_ROLE 'arn:aws:iam::123456789012:role/dwhRole'" in result.output
-    assert "FROM 's3://my-staging/sparkify/manifests/load-:load_id/events-0001.manifest'" in result.output
+    assert "FROM 's3://my-staging/sparkify/manifests/load-:load_id/events-0002.manifest'" in result.output  # songs are batch 1
     assert PASSWORD not in result.output and SECRET_KEY not in result.output
     # Without a staging location the plan still prints, and says what is missing.
     bare = run_cli("etl", "--config", str(dwh_cfg), "--dry-run")
