@@ -56,9 +56,24 @@ def _answer(sql: str) -> list[tuple[Any, ...]] | None:
         return [(LOAD_ID,)]
     if sql == "SELECT GETDATE()":
         return [(Placeholder(":now"),)]
+    if sql.startswith("SELECT pg_try_advisory_xact_lock"):
+        return [(True,)]  # the load lock, at once
     if sql.startswith("SELECT count(*) > 0 FROM analytics.songplays"):
         return [(False,)]  # no plays yet: DuckDB skips the prune and the rematch
     return None
+
+
+class _PostgresInfo:
+    """What psycopg's `connection.info` tells the PostgreSQL backend: whether a transaction is open."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    @property
+    def transaction_status(self) -> Any:
+        from psycopg.pq import TransactionStatus
+
+        return TransactionStatus.INTRANS if self.recorder.in_transaction else TransactionStatus.IDLE
 
 
 def _backend(url: str, max_errors: int) -> tuple[Warehouse, Recorder, list[Step]]:
@@ -73,6 +88,7 @@ def _backend(url: str, max_errors: int) -> tuple[Warehouse, Recorder, list[Step]
         from sparkify.warehouse.postgres import PostgresWarehouse
 
         recorder = Recorder(standard_literal, _answer, "%s")
+        recorder.info = _PostgresInfo(recorder)
         return PostgresWarehouse.planned(url, recorder), recorder, []
     if scheme == "redshift":
         from sparkify.warehouse import redshift as rs
@@ -179,7 +195,8 @@ def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, 
     when = "--full-refresh" if full_refresh else "only when the warehouse has no Sparkify tables yet"
     recorder.comment = f"create tables ({when})"
     warehouse.create_tables()
-    recorder.comment = "the load: one transaction"
+    recorder.comment = "the load: one transaction, one `sparkify etl` at a time"
+    warehouse.lock()
     load_id = warehouse.begin_load()
     for source, spec, files in inputs:
         for number, uris in _batch_notes(spec, files, warehouse.batch_bytes):

@@ -89,6 +89,10 @@ class Recorder:
         self.statements: list[Recorded] = []
         #: Said above the statements recorded from now on (when, and why, they run).
         self.comment = ""
+        #: Between a recorded BEGIN and its COMMIT/ROLLBACK (backends ask their driver for it).
+        self.in_transaction = False
+        #: What the backend reads from its driver's connection info (set by whoever drives it).
+        self.info: Any = None
 
     def note(self, line: str) -> None:
         """A line of the plan that is not SQL (an S3 object the tool writes, say)."""
@@ -96,6 +100,8 @@ class Recorder:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> _Cursor:
         self.statements.append(Recorded(self.bind(sql, params or ()), self.comment))
+        if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
+            self.in_transaction = sql == "BEGIN"
         return _Cursor(self.answer(sql))
 
     def bind(self, sql: str, params: Sequence[Any]) -> str:
