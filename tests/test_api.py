@@ -56,3 +56,30 @@ def test_the_api_is_typed_and_documented() -> None:
         assert obj.__doc__, f"sparkify.{name} has a docstring"
         if callable(obj) and not isinstance(obj, type):
             assert obj.__annotations__.get("return") is not None, f"sparkify.{name} has a return type"
+
+
+class RecordingProgress:
+    """A Progress that keeps what the load reported."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def start(self, description: str, total_bytes: int) -> None:
+        self.calls.append(("start", description, str(total_bytes)))
+
+    def advance(self, nbytes: int, records: int = 0) -> None:
+        self.calls.append(("advance", str(nbytes), str(records)))
+
+    def finish(self) -> None:
+        self.calls.append(("finish",))
+
+
+def test_progress_reports_bytes_records_and_every_phase(sample: Path, tmp_path: Path) -> None:
+    progress = RecordingProgress()
+    sparkify.load(tmp_path / "w.duckdb", songs=sample / "song_data", logs=sample / "log_data", progress=progress)
+    phases = [c[1] for c in progress.calls if c[0] == "start"]
+    assert phases == ["staging songs", "staging events", "building the star schema", "checking it before the commit"]
+    advanced = [c for c in progress.calls if c[0] == "advance"]
+    assert sum(int(c[2]) for c in advanced) == 71 + 8056  # records, batch by batch, for records/s
+    inputs = [*(sample / "song_data").rglob("*.json"), *(sample / "log_data").rglob("*.json")]
+    assert sum(int(c[1]) for c in advanced) == sum(f.stat().st_size for f in inputs)  # bytes, for MB/s

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 
 class RichProgress:
-    """A progress bar per phase on stderr (only on a terminal): bytes and MB/s while staging."""
+    """A progress line per phase on stderr (only on a terminal): while staging, the bytes, MB/s and
+    records/s measured batch by batch; the star schema and the checks as phases with their time."""
 
     def __init__(self, console: Console) -> None:
         self.bar = Progress(
@@ -17,20 +27,31 @@ class RichProgress:
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
             transient=True,
         )
         self.task: Any = None
+        self.records = 0
+        self.began = 0.0
 
     def start(self, description: str, total_bytes: int) -> None:
         self.bar.start()
-        self.task = self.bar.add_task(description, total=total_bytes)
+        self.records, self.began = 0, time.perf_counter()
+        self.task = self.bar.add_task(description, total=total_bytes or None, rate="")
 
-    def advance(self, nbytes: int) -> None:
-        self.bar.advance(self.task, nbytes)
+    def advance(self, nbytes: int, records: int = 0) -> None:
+        self.records += records
+        elapsed = time.perf_counter() - self.began
+        rate = f"{self.records / elapsed:,.0f} records/s" if self.records and elapsed > 0 else ""
+        self.bar.update(self.task, advance=nbytes, rate=rate)
 
     def finish(self) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)  # a finished phase leaves the screen
+            self.task = None
         self.bar.stop()
 
 

@@ -18,8 +18,11 @@ from sparkify.warehouse.base import StageResult, Warehouse
 
 
 class Progress(Protocol):
+    """Where a load reports how far it is: a phase (staging a source, with its bytes; building the
+    star schema and checking it, with total 0: no size known) and what each batch added."""
+
     def start(self, description: str, total_bytes: int) -> None: ...
-    def advance(self, nbytes: int) -> None: ...
+    def advance(self, nbytes: int, records: int = 0) -> None: ...
     def finish(self) -> None: ...
 
 
@@ -27,7 +30,7 @@ class NoProgress:
     def start(self, description: str, total_bytes: int) -> None:
         pass
 
-    def advance(self, nbytes: int) -> None:
+    def advance(self, nbytes: int, records: int = 0) -> None:
         pass
 
     def finish(self) -> None:
@@ -128,7 +131,7 @@ def run_etl(
                 with materialize(batch, s3, fetch=not warehouse.copies_from_s3) as local:
                     result = warehouse.stage(source, local, load_id)
                 summary.result.files.extend(result.files)
-                progress.advance(sum(f.size for f in batch))
+                progress.advance(sum(f.size for f in batch), result.records)
             progress.finish()
             total.files.extend(summary.result.files)
         _reconcile(total)
@@ -140,10 +143,15 @@ def run_etl(
                 exit_code=1,
             )
         songs_changed = any(files for source, files in todo if source is SONGS)
+        progress.start("building the star schema", 0)
         repaired = repair_new_text(warehouse, load_id)
         warehouse.build_star(songs_changed=songs_changed or repaired > 0)
+        progress.finish()
         clock.lap("star")
+        if audit:
+            progress.start("checking it before the commit", 0)
         audited = audit(warehouse, load_id) if audit else None
+        progress.finish()
         clock.lap("audit")
         warehouse.commit_load(load_id, sum(len(files) for _, files in todo), total)
         clock.lap("commit")
