@@ -144,6 +144,7 @@ def test_has_long_line_catches_every_line_of_16_mib(tmp_path: Path, length: int,
 
 @pytest.mark.parametrize(("content", "expected"), [
     (b"", 0), (b"\n", 1), (b"a", 1), (b"a\n", 1), (b"a\nb", 2), (b"a\n\nb\n", 3), (b"a\r\nb\r\n", 2),
+    (b"a\rb\r", 2), (b"a\rb", 2), (b"a\r\rb", 3), (b"a\rb\nc", 2),  # CR ends lines only in a file without LF
 ])
 def test_file_facts_count_physical_lines(tmp_path: Path, content: bytes, expected: int) -> None:
     path = tmp_path / "f.json"
@@ -159,7 +160,7 @@ def test_file_facts_checksum_follows_content_across_chunks(tmp_path: Path) -> No
     path.write_bytes(big[:-2] + b"y\n")
     second = file_facts(str(path))
     assert first.lines == second.lines == 1
-    assert first.checksum != second.checksum and first.checksum.startswith("crc32:")
+    assert first.checksum != second.checksum and first.checksum.startswith("sha256:")
 
 
 def test_a_file_name_duckdb_would_glob_is_staged_as_named(tmp_path: Path) -> None:

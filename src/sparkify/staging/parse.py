@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import glob
 import mmap
+import hashlib
 import os
 import tempfile
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,27 +98,36 @@ def parse_files(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[
 class FileFacts:
     """What one pass over a file's bytes tells, before DuckDB reads it."""
 
-    #: Physical lines, blank ones included (a last line without a newline counts).
+    #: Physical lines, blank ones included (a last line without a newline counts). Lines end at
+    #: LF; only a file without any LF but with CRs (old Mac line endings) has its lines end at CR.
     lines: int
-    #: A 32-bit CRC of the content, recorded in the load manifest to spot touched-but-unchanged files.
+    #: A SHA-256 of the content, recorded in the load manifest to spot touched-but-unchanged files.
     checksum: str
 
 
 _CHUNK = 8 * 2**20
+#: The manifest's content hash. SHA-256: no collision has ever been found, one takes ~2**128
+#: work, so a changed file is never taken for an unchanged one (a CRC-32 is forged with 4 bytes).
+#: Older manifests hold "crc32:…"; such a file no longer matches and is reloaded once.
+CHECKSUM_PREFIX = "sha256:"
 
 
 def file_facts(path: str) -> FileFacts:
-    """Line count and checksum in one streaming pass (zlib's CRC releases the GIL)."""
-    lines, crc, last = 0, 0, b"\n"
+    """Line count and content hash in one streaming pass (hashlib releases the GIL)."""
+    lines, crs, digest, last = 0, 0, hashlib.sha256(), b"\n"
     try:
         with open(path, "rb") as handle:
             while chunk := handle.read(_CHUNK):
                 lines += chunk.count(b"\n")
-                crc = zlib.crc32(chunk, crc)
+                if not lines:  # CRs matter only in a file without LF
+                    crs += chunk.count(b"\r")
+                digest.update(chunk)
                 last = chunk[-1:]
     except OSError as exc:
         raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
-    return FileFacts(lines + (last != b"\n"), f"crc32:{crc:08x}")
+    if not lines and crs:
+        return FileFacts(crs + (last != b"\r"), CHECKSUM_PREFIX + digest.hexdigest())
+    return FileFacts(lines + (last != b"\n"), CHECKSUM_PREFIX + digest.hexdigest())
 
 
 def has_long_line(path: str) -> bool:

@@ -36,7 +36,7 @@ CREATE TABLE staging.loaded_files (
     source     VARCHAR NOT NULL,            -- events | songs
     size       BIGINT NOT NULL,
     modified   VARCHAR NOT NULL,            -- mtime in ns, or the S3 ETag
-    checksum   VARCHAR,                     -- crc32:… content checksum (zlib CRC-32)
+    checksum   VARCHAR,                     -- sha256:… content hash (older manifests: crc32:…)
     load_id    BIGINT NOT NULL,
     records    BIGINT NOT NULL,
     rows       BIGINT NOT NULL,

@@ -44,7 +44,7 @@ CREATE TABLE staging.loaded_files (
     source     VARCHAR COLLATE "C" NOT NULL,       -- events | songs
     size       BIGINT NOT NULL,
     modified   VARCHAR COLLATE "C" NOT NULL,       -- mtime in ns, or the S3 ETag
-    checksum   VARCHAR COLLATE "C",              -- crc32:… content checksum (zlib CRC-32)
+    checksum   VARCHAR COLLATE "C",              -- sha256:… content hash (older manifests: crc32:…)
     load_id    BIGINT NOT NULL,
     records    BIGINT NOT NULL,
     rows       BIGINT NOT NULL,
