@@ -104,23 +104,26 @@ def run_etl(
     if logs:
         inputs.append((EVENTS, discover(logs, "logs", s3)))
     clock.lap("discover")
-    if full_refresh or not warehouse.tables_exist():
+    if not full_refresh and not warehouse.tables_exist():
         warehouse.create_tables()
     warehouse.lock()  # before the manifest is read: a run that waited sees what the other loaded
     try:
         sweep()  # the temp folders of runs that were killed
-        known = warehouse.loaded_versions()
-        todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
-        todo = [(source, _skip_same_content(warehouse, files, known)) for source, files in todo]
+        if full_refresh:  # every file, into tables re-created inside the load's own transaction
+            todo = inputs
+        else:
+            known = warehouse.loaded_versions()
+            todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
+            todo = [(source, _skip_same_content(warehouse, files, known)) for source, files in todo]
         summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
-        if not any(files for _, files in todo):
+        if not any(files for _, files in todo) and not full_refresh:
             warehouse.unlock()
             return LoadSummary(None, summaries, time.perf_counter() - started, timings=timings)
     except BaseException:
         warehouse.unlock(commit=False)
         raise
 
-    load_id = warehouse.begin_load()
+    load_id = warehouse.begin_refresh() if full_refresh else warehouse.begin_load()
     try:
         total = StageResult()
         for (source, files), summary in zip(todo, summaries):

@@ -103,6 +103,13 @@ class Warehouse(ABC):
     def begin_load(self) -> int:
         """Start a load's transaction (under lock(), if taken) and return its load_id."""
 
+    def begin_refresh(self) -> int:
+        """`--full-refresh`: start a load whose transaction first drops and creates every table,
+        so readers see the old warehouse until the commit and a killed refresh leaves it whole.
+        This fallback (for a backend without transactional DDL) re-creates the tables first."""
+        self.create_tables()
+        return self.begin_load()
+
     @abstractmethod
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         """Replace these files' staged rows with their current content; record rejects."""

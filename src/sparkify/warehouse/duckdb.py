@@ -108,16 +108,19 @@ class DuckDBWarehouse(Warehouse):
     def create_tables(self) -> None:
         self.con.execute("BEGIN")
         try:
-            for name in ("duckdb/drop_tables", "duckdb/create_tables"):
-                self._run_file(name)
-            for source in SOURCES.values():
-                self.con.execute(_staging_ddl(source))
-            for statement in model_statements(MATCHES_VIEW, self.dialect):
-                self.con.execute(statement)
+            self._create_tables()
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
             raise
+
+    def _create_tables(self) -> None:
+        for name in ("duckdb/drop_tables", "duckdb/create_tables"):
+            self._run_file(name)
+        for source in SOURCES.values():
+            self.con.execute(_staging_ddl(source))
+        for statement in model_statements(MATCHES_VIEW, self.dialect):
+            self.con.execute(statement)
 
     def _run_file(self, name: str) -> None:
         for statement in split_statements(read_sql(name, self.dialect)):
@@ -132,6 +135,25 @@ class DuckDBWarehouse(Warehouse):
     def begin_load(self) -> int:
         self._replaced_events = False
         self.con.execute("BEGIN")
+        return self._start_load()
+
+    def begin_refresh(self) -> int:
+        self._replaced_events = False
+        self.con.execute("BEGIN")
+        try:
+            # The refresh's load_id continues the old numbering: if it fails, its record joins the
+            # old (rolled back to) history without taking another load's id.
+            first = self.con.execute(
+                "SELECT greatest(nextval('staging.load_id_seq'), (SELECT COALESCE(max(load_id), 0) + 1 FROM staging.loads))"
+            ).fetchall()[0][0] if self.tables_exist() else 1
+            self._create_tables()
+            self.con.execute("SELECT max(nextval('staging.load_id_seq')) FROM range(?)", [first - 1])
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return self._start_load()
+
+    def _start_load(self) -> int:
         # Past every recorded load: a load whose COMMIT failed is recorded as failed, but the
         # sequence's step was never written (its transaction is gone).
         load_id = self.con.execute(

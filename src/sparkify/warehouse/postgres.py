@@ -100,18 +100,21 @@ class PostgresWarehouse(Warehouse):
     @_errors
     def create_tables(self) -> None:
         with self.con.transaction():
-            analysts = self._analysts()
-            for name in ("postgresql/drop_tables", "postgresql/create_tables"):
-                self._run_file(name)
-            for source in SOURCES.values():
-                self.con.execute(_staging_ddl(source))
-                self.con.execute(
-                    f"CREATE INDEX {source.table}_source_file ON staging.{source.table} (source_file)"
-                )
-            for statement in model_statements(MATCHES_VIEW, self.dialect):
-                self.con.execute(statement)
-            for role in analysts:
-                self._grant_read(role)
+            self._create_tables()
+
+    def _create_tables(self) -> None:
+        analysts = self._analysts()
+        for name in ("postgresql/drop_tables", "postgresql/create_tables"):
+            self._run_file(name)
+        for source in SOURCES.values():
+            self.con.execute(_staging_ddl(source))
+            self.con.execute(
+                f"CREATE INDEX {source.table}_source_file ON staging.{source.table} (source_file)"
+            )
+        for statement in model_statements(MATCHES_VIEW, self.dialect):
+            self.con.execute(statement)
+        for role in analysts:
+            self._grant_read(role)
 
     def _run_file(self, name: str) -> None:
         for statement in split_statements(read_sql(name, self.dialect)):
@@ -137,6 +140,25 @@ class PostgresWarehouse(Warehouse):
     def begin_load(self) -> int:
         if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             self.lock()
+        return self._start_load()
+
+    @_errors
+    def begin_refresh(self) -> int:
+        if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self.lock()
+        try:
+            # The refresh's load_id continues the old numbering (see DuckDBWarehouse.begin_refresh).
+            first = 1
+            if self.con.execute("SELECT to_regclass('staging.load_id_seq') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                first = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchone()[0]  # type: ignore[index]
+            self._create_tables()
+            self.con.execute("SELECT setval('staging.load_id_seq', %s, false)", [first])
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return self._start_load()
+
+    def _start_load(self) -> int:
         load_id = self.con.execute("SELECT nextval('staging.load_id_seq')").fetchone()[0]  # type: ignore[index]
         self.con.execute(
             "INSERT INTO staging.loads (load_id, started_at, status) "
