@@ -67,13 +67,19 @@ def touch(path: Path) -> None:
     os.utime(path, (later, later))
 
 
-def test_a_forged_same_size_same_crc_file_is_reloaded(sample: Path, tmp_path: Path) -> None:
+def one_day_loaded(sample: Path, tmp_path: Path) -> tuple[Path, Path, str]:
+    """(logs folder, its one day file, warehouse path), the day loaded."""
     logs = tmp_path / "logs"
     logs.mkdir()
     day = logs / "day.json"
     shutil.copy(sample / "log_data" / "2018" / "11" / "2018-11-05-events.json", day)
     path = str(tmp_path / "w.duckdb")
     etl(path, "--logs", str(logs))
+    return logs, day, path
+
+
+def test_a_forged_same_size_same_crc_file_is_reloaded(sample: Path, tmp_path: Path) -> None:
+    logs, day, path = one_day_loaded(sample, tmp_path)
     original = day.read_bytes()
     changed = original.replace(b'"level":"free"', b'"level":"paid"', 1)
     # The 4 forged bytes replace the first 4 characters of the last line's song title.
@@ -94,12 +100,7 @@ def test_a_forged_same_size_same_crc_file_is_reloaded(sample: Path, tmp_path: Pa
 
 
 def test_an_old_crc32_manifest_reloads_once(sample: Path, tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    day = logs / "day.json"
-    shutil.copy(sample / "log_data" / "2018" / "11" / "2018-11-05-events.json", day)
-    path = str(tmp_path / "w.duckdb")
-    etl(path, "--logs", str(logs))
+    logs, day, path = one_day_loaded(sample, tmp_path)
     with duckdb.connect(path) as con:  # what an older sparkify recorded
         con.execute("UPDATE staging.loaded_files SET checksum = ?", [f"crc32:{zlib.crc32(day.read_bytes()):08x}"])
     touch(day)
