@@ -67,6 +67,12 @@ CASES = {
     "missing keys": lines(b'{"page": "Home"}'),
     "invalid UTF-8": lines(line(artist="Bj\u00f6rk").replace("ö".encode(), b"\xf6")),
     "control character": lines(line(song="tab\there").replace(b"\\t", b"\t")),
+    "blank line and two objects on a line": lines(b"", line(itemInSession=7) + line(itemInSession=8)),
+    "NaN under an unknown key": lines(line(extra=1).replace(b'"extra":1', b'"extra":[1,-nan]')),
+    "trailing comma in a nested array": lines(line(extra=1).replace(b'"extra":1', b'"extra":[1, 2 ,]')),
+    "text that looks lenient": lines(line(song="NaN, Infinity ,}"), line(location="x,]"), line(artist="inf")),
+    "form feed, U+2028, NBSP lines": lines(b"\x0c", "\u2028".encode(), "\u00a0".encode(), "\u3000 ".encode()),
+    "CR only with a blank line": lines(b"").replace(b"\n", b"\r"),
 }
 
 

@@ -136,6 +136,34 @@ def _value_sql(field: Field, ok: str) -> str:
 
 _EXPECTED = {"text": "text", "digits": "a string of digits", "integer": "an integer", "double": "a number"}
 
+#: DuckDB's JSON parser accepts more than RFC 8259: NaN and Infinity literals (any case, signed)
+#: and trailing commas. Strict JSON has neither outside strings; all else it rejects itself.
+_LENIENT_NUMBER = "[-+]?(?:[Nn][Aa][Nn]|[Ii][Nn][Ff])"
+#: Cheap first looks for those, each starting with one byte RE2 can skip to (memchr): a lenient
+#: token follows a comma, a colon or an opening bracket, or starts the text.
+_SUSPECTS = (
+    r",[ \t\r\n]*(?:[\]}]|" + _LENIENT_NUMBER + ")",
+    r":[ \t\r\n]*" + _LENIENT_NUMBER,
+    r"\[[ \t\r\n]*" + _LENIENT_NUMBER,
+    r"^[ \t\r\n]*" + _LENIENT_NUMBER,
+)
+#: Every string of a record replaced by "", so what remains is structure, numbers and literals.
+_STRINGS = r'"(?:[^"\\]|\\.)*"'
+
+
+def lenient_suspect_sql(raw: str) -> str:
+    """True when the JSON text `raw` may hold NaN/Infinity or a trailing comma (a string's text
+    can look so too: lenient_reason_sql decides)."""
+    return "(" + " OR ".join(f"regexp_matches({raw}, '{pattern}')" for pattern in _SUSPECTS) + ")"
+
+
+def lenient_reason_sql(raw: str) -> str:
+    """Why the JSON text `raw`, which DuckDB parsed, is not strict JSON, or NULL when it is."""
+    bare = f"""regexp_replace({raw}, '{_STRINGS.replace("'", "''")}', '""', 'g')"""
+    return (f"CASE WHEN regexp_matches({bare}, '(?i:nan|inf)') "
+            "THEN 'invalid JSON: NaN and Infinity are not JSON numbers' "
+            f"WHEN regexp_matches({bare}, ',[ \\t\\r\\n]*[\\]}}]') THEN 'invalid JSON: a trailing comma' END")
+
 
 def parse_sql(source: Source, records_sql: str, extra_ctes: str = "") -> str:
     """SELECT of typed rows plus `reason`/`error_column` (NULL when the record is good).
@@ -171,6 +199,7 @@ parsed AS (
 ),
 checked AS (
     SELECT file, line, raw, reason, s, has_nul,
+        CASE WHEN s IS NOT NULL AND {lenient_suspect_sql('raw')} THEN {lenient_reason_sql('raw')} END AS lenient,
         s IS NOT NULL AND CASE WHEN s IS NULL THEN false WHEN starts_with(raw, '{{') THEN true
              ELSE json_type(raw) = 'OBJECT' END AS is_object,
         {oks}
@@ -180,13 +209,14 @@ judged AS (
     SELECT *,
         CASE WHEN reason IS NOT NULL THEN reason
              WHEN s IS NULL THEN 'invalid JSON'
+             WHEN lenient IS NOT NULL THEN lenient
              WHEN NOT is_object THEN 'not a JSON object but ' || json_type(raw)
              WHEN {all_ok} THEN NULL
              ELSE CASE
                     {reasons}
                   END
         END AS why,
-        CASE WHEN reason IS NOT NULL OR NOT is_object OR ({all_ok}) THEN NULL
+        CASE WHEN reason IS NOT NULL OR lenient IS NOT NULL OR NOT is_object OR ({all_ok}) THEN NULL
              ELSE CASE
                     {columns}
                   END
@@ -219,6 +249,10 @@ def insert_rejects_sql(load_id: str, source_name: str, parsed: str = "_parsed") 
 NOT_UTF8 = "__not_utf8__"
 
 
+#: Lines end at LF; only in a file without any LF do CRs end them (records.line_break).
+_LINE_BREAK = "CASE WHEN NOT contains(text, chr(10)) AND contains(text, chr(13)) THEN chr(13) ELSE chr(10) END"
+
+
 def line_records_sql() -> str:
     """Records of the newline-delimited files in CTE `texts` (see texts_cte): the fast path.
 
@@ -231,7 +265,7 @@ def line_records_sql() -> str:
     FROM (
         SELECT file, line, CASE WHEN ends_with(part, chr(13)) THEN part[:-2] ELSE part END AS raw
         FROM (SELECT filename AS file, generate_subscripts(parts, 1) AS line, unnest(parts) AS part
-              FROM (SELECT filename, string_split(text, chr(10)) AS parts FROM texts WHERE text IS NOT NULL))
+              FROM (SELECT filename, string_split(text, {_LINE_BREAK}) AS parts FROM texts WHERE text IS NOT NULL))
     ) WHERE raw <> '' AND (ascii(raw) NOT IN (9, 13, 32, 65279) OR trim(raw, ' ' || chr(9) || chr(13) || chr(65279)) <> '')
     UNION ALL
     SELECT filename, 0, NULL, '{NOT_UTF8}' FROM texts WHERE text IS NULL"""
@@ -265,10 +299,13 @@ def fast_insert_sql(source: Source, files: int, *, load_id: str = "?", file: str
     def json_text(f: Field) -> str:  # an object or array reads as its JSON text
         return f"({column(f)} IS NULL OR ascii({column(f)}) NOT IN (91, 123) OR NOT json_valid({column(f)}))"
 
-    types = ", ".join(f"'{f.key}': 'VARCHAR'" for f in fields)
+    as_text = _struct_literal(fields, {t: "VARCHAR" for t in _EXPECTED})
+    # The window sits above the parse, so filters on the fields are not pushed down into
+    # json_transform (which would then parse a line once per field).
     reads = "\n    UNION ALL ".join(
-        f"SELECT {file} AS file, row_number() OVER () AS line, * FROM read_json({path}, format='newline_delimited', "
-        f"columns={{{types}}}, ignore_errors=true)"
+        f"SELECT file, line, unnest(s) FROM (SELECT {file} AS file, row_number() OVER () AS line, s, suspect "
+        f"FROM (SELECT json_transform(json, {as_text}) AS s, {lenient_suspect_sql('json')} AS suspect "
+        f"FROM read_ndjson_objects({path}, ignore_errors=true))) WHERE NOT suspect"
         for _ in range(files)
     )
     names = ", ".join(f.column for f in fields)
