@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -35,27 +36,97 @@ def _local_file(path: str) -> SourceFile:
     return SourceFile(uri=os.path.abspath(path), size=stat.st_size, version=str(stat.st_mtime_ns))
 
 
+def warn(message: str) -> None:
+    """A path that is not loaded, said on stderr (the load goes on)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _why_not_a_file(path: str) -> str | None:
+    """Why a path named like an input is not loaded (None for a regular file)."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return "a dangling or looping symbolic link"
+    if os.path.isdir(path):
+        return "a folder, not a file"
+    if not os.path.isfile(path):
+        return "not a regular file (a FIFO, socket or device)"
+    return None
+
+
+def _json_files_under(folder: str, what: str) -> list[str]:
+    """Every *.json regular file under `folder`, following symbolic links to folders once each.
+
+    An unreadable folder fails the load (as an unreadable file does); a link back to a folder
+    already searched (a loop), a dangling link, a FIFO or a folder named *.json is a warning."""
+    seen = {os.path.realpath(folder)}
+    pending, found = [folder], []
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            raise SparkifyError(f"{what}: cannot read folder {current!r}: {exc.strerror}") from exc
+        for entry in entries:
+            path = entry.path
+            if os.path.isdir(path):
+                real = os.path.realpath(path)
+                if real in seen:
+                    warn(f"{what}: skipped {path!r}: a symbolic link to a folder already searched ({real!r})")
+                    continue
+                seen.add(real)
+                pending.append(path)
+                if entry.name.endswith(".json"):
+                    warn(f"{what}: {path!r} is a folder, not a file; searched it for .json files")
+            elif entry.name.endswith(".json"):
+                why = _why_not_a_file(path)
+                if why:
+                    warn(f"{what}: skipped {path!r}: {why}")
+                else:
+                    found.append(path)
+            elif entry.is_symlink() and not os.path.exists(path):
+                warn(f"{what}: skipped {path!r}: a dangling or looping symbolic link")
+    return found
+
+
+def _checked_name(path: str, what: str) -> str:
+    """`path`, if its name is UTF-8 text (warehouses store names as text)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", errors="backslashreplace")
+        raise SparkifyError(f"{what}: file name is not UTF-8: '{shown}'; rename the file") from None
+    return path
+
+
 def discover(spec: str, what: str = "input", s3: s3io.S3Options | None = None) -> list[SourceFile]:
     """All JSON files that `spec` names, sorted by path, so loads are deterministic."""
     if s3io.is_s3(spec):
         objects = s3io.list_objects(spec, s3 or s3io.S3Options(), what)
         return sorted((SourceFile(o.uri, o.size, o.etag) for o in objects), key=lambda f: f.uri)
     if glob.has_magic(spec):
-        paths = [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
+        paths = []
+        for path in glob.glob(spec, recursive=True):
+            why = _why_not_a_file(path)
+            if why:
+                warn(f"{what}: skipped {path!r}: {why}")
+            else:
+                paths.append(path)
         if not paths:
             raise SparkifyError(f"{what}: no files match {spec!r}", setting=what)
     elif os.path.isdir(spec):
-        paths = [str(p) for p in Path(spec).rglob("*.json") if p.is_file()]
+        paths = _json_files_under(spec, what)
         if not paths:
             raise SparkifyError(f"{what}: no .json files under folder {spec!r}", setting=what)
     elif os.path.isfile(spec):
         paths = [spec]
+    elif os.path.exists(spec):
+        raise SparkifyError(f"{what}: {spec!r} is {_why_not_a_file(spec)}")
     else:
         raise SparkifyError(f"{what}: path not found: {spec!r}", setting=what)
     files = []
     for path in paths:
         try:
-            files.append(_local_file(path))
+            files.append(_local_file(_checked_name(path, what)))
         except OSError as exc:
             raise SparkifyError(f"{what}: cannot read {path!r}: {exc.strerror}", setting=what) from exc
     return sorted(files, key=lambda f: f.uri)
