@@ -8,8 +8,8 @@ object, several, or an array) and files that are not valid UTF-8 are split in Py
 from __future__ import annotations
 
 import glob
-import mmap
 import hashlib
+import mmap
 import os
 import tempfile
 from collections.abc import Sequence
