@@ -65,7 +65,7 @@ def _json_files_under(folder: str, what: str) -> list[str]:
             with os.scandir(current) as scan:
                 entries = sorted(scan, key=lambda e: e.name)
         except OSError as exc:
-            raise SparkifyError(f"{what}: cannot read folder {current!r}: {exc.strerror}") from exc
+            raise SparkifyError(f"{what}: cannot read folder {current!r}: {exc.strerror}", setting=what) from exc
         for entry in entries:
             path = entry.path
             if os.path.isdir(path):
@@ -94,7 +94,7 @@ def _checked_name(path: str, what: str) -> str:
         path.encode("utf-8")
     except UnicodeEncodeError:
         shown = os.fsencode(path).decode("utf-8", errors="backslashreplace")
-        raise SparkifyError(f"{what}: file name is not UTF-8: '{shown}'; rename the file") from None
+        raise SparkifyError(f"{what}: file name is not UTF-8: '{shown}'; rename the file", setting=what) from None
     return path
 
 
@@ -120,7 +120,7 @@ def discover(spec: str, what: str = "input", s3: s3io.S3Options | None = None) -
     elif os.path.isfile(spec):
         paths = [spec]
     elif os.path.exists(spec):
-        raise SparkifyError(f"{what}: {spec!r} is {_why_not_a_file(spec)}")
+        raise SparkifyError(f"{what}: {spec!r} is {_why_not_a_file(spec)}", setting=what)
     else:
         raise SparkifyError(f"{what}: path not found: {spec!r}", setting=what)
     files = []
