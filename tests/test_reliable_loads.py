@@ -97,7 +97,8 @@ def test_errors_command_limit_load_and_csv(bad_logs: Path, tmp_path: Path) -> No
     assert rows[0]["column"] == "ts" and rows[0]["raw_text"] == '{"ts": "yesterday 0", "page": "NextSong"}'
     assert run_cli("errors", "-w", path, "--all", "--csv", str(exported)).exit_code == 0
     assert len(list(csv.DictReader(exported.open()))) == 30
-    assert "rejected no records" in run_cli("errors", "-w", path, "--load", "99").output
+    missing = run_cli("errors", "-w", path, "--load", "99")  # no such load: said so, not "no records"
+    assert missing.exit_code == 2 and "no load 99" in missing.output
 
 
 def test_reconciliation_is_stored_per_load_and_source(clean: str) -> None:
