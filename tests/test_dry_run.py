@@ -133,7 +133,7 @@ def test_the_plan_is_what_a_real_load_sends(kind: str, sample: Path, tmp_path: P
     first, last = ("SELECT count(*) > 0 FROM analytics.songplays", "UPDATE staging.loads") if kind == "duckdb" \
         else ("SAVEPOINT build_star", "SET CONSTRAINTS ALL IMMEDIATE")
     with fresh_database("sparkify_plan") if kind == "postgresql" else _nothing(str(tmp_path / "w.duckdb")) as url:
-        planned = _star_part([step.sql for step in plan(url, songs, logs)], first, last)
+        planned = _star_part([s.sql for s in plan(url, songs, logs) if not s.sql.startswith("-- ")], first, last)
         with connect(url) as warehouse:
             recording = Recording(warehouse.con)  # type: ignore[attr-defined]
             warehouse.con = recording  # type: ignore[attr-defined]

@@ -215,6 +215,9 @@ def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, 
     recorder.comment = "the star schema" + ("" if songs_changed else " (songs and artists too when text was repaired)")
     start = len(recorder.statements)
     warehouse.build_star(songs_changed)
+    recorder.comment = ""
+    recorder.note("then the data-quality checks (`sparkify check`, sql/checks/builtin.sql and --checks-file) run "
+                  "their SELECTs here, inside the load's transaction, unless --no-check: a failed check (severity error) rolls it back")
     recorder.comment = "the load's record, then its one commit"
     warehouse.commit_load(load_id, Placeholder(":files"), PlannedResult())  # type: ignore[arg-type]
     steps = notes + [Step(r.sql, r.comment) for r in recorder.statements]
