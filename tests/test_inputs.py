@@ -120,3 +120,16 @@ def test_a_file_name_that_is_not_utf8_is_a_clear_error(world: Path, backend: str
     assert result.returncode == 2, result.stderr
     assert "--logs: file name is not UTF-8: " in result.stderr and "caf\\xe9.json" in result.stderr
     assert "rename the file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_song_file_is_one_clear_error(world: Path) -> None:
+    songs = world / "songs"
+    songs.mkdir()
+    (songs / "good.json").write_bytes(songs_json("SO1"))
+    (songs / "secret.json").write_bytes(songs_json("SO2"))
+    (songs / "secret.json").chmod(0o000)
+    path = world / "w.duckdb"
+    result = sparkify("etl", "--no-check", "--songs", str(songs), "-w", str(path), obey_permissions=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"cannot read {str(songs / 'secret.json')!r}: Permission denied" in result.stderr
