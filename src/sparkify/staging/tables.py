@@ -278,7 +278,9 @@ def texts_cte(files_param: str) -> str:
 
 def fast_insert_sql(source: Source, files: int, *, load_id: str = "?", file: str = "?", path: str = "?") -> str:
     """INSERT into the source's staging table of every record that surely passes, read by
-    DuckDB's own newline-delimited JSON reader (parallel, several times faster than parse_sql).
+    DuckDB's own newline-delimited reader (read_ndjson_objects: each line's own text, parallel,
+    several times faster than parse_sql) and json_transform. A line whose text may hold NaN,
+    Infinity or a trailing comma (lenient_suspect_sql, a few memchr-led regexes) is left out.
 
     With the default placeholders, the parameters are the load_id, then each file's URI and local
     path. Only for newline-delimited files, and only as a first try: a line the reader cannot read
