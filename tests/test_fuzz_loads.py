@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkify.pipeline.load import run_etl
+from sparkify.staging.tables import EVENTS
 from sparkify.warehouse.duckdb import DuckDBWarehouse
 from sparkify.warehouse.postgres import PostgresWarehouse
 from tests.oddities import song
@@ -187,8 +188,14 @@ odd_good = st.sampled_from([
     _event(song="NaN, Infinity ,}"), _event(artist="x,]"), _event(location="inf"),
     _event(length=1e308), _event(extra=1).replace(b'"extra":1', b'"extra":123456789012345678901234567890'),
 ])
+#: A value of the wrong type in any field of the event.
+_WRONG = {"text": [{"a": 1}, [1, 2]], "integer": ["x", 3.5, True, [1]], "double": ["x", False, {"a": 1}],
+          "digits": ["abc", "-1", 12.5, "99999999999999999999"]}
+wrong_type = st.sampled_from([(f.key, value) for f in EVENTS.fields for value in _WRONG[f.type]]).map(
+    lambda kv: _event(**{kv[0]: kv[1]}))
 any_line = st.one_of(good_event.map(lambda b: (b, True)), odd_good.map(lambda b: (b, True)),
-                     bad_line.map(lambda b: (b, False)), lenient.map(lambda b: (b, False)))
+                     bad_line.map(lambda b: (b, False)), lenient.map(lambda b: (b, False)),
+                     wrong_type.map(lambda b: (b, False)))
 
 
 def _write_logs(folder: Path, files: list) -> tuple[set, set, list]:
