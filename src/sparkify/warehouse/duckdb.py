@@ -23,6 +23,7 @@ from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, mo
 from sparkify.staging.tables import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
+from sparkify.warehouse.migrate import rename_old_columns
 
 #: DuckDB's memory budget for the warehouse connection; past it, sorts and joins spill to disk.
 MEMORY_LIMIT_ENV = "SPARKIFY_MEMORY_LIMIT"
@@ -62,6 +63,8 @@ class DuckDBWarehouse(Warehouse):
                 f"no warehouse at {self.path!r}: run `sparkify create-tables` or `sparkify etl` first"
             )
         self.con = self._open(read_only)
+        if not read_only:
+            self._migrate()
         #: This load deleted the old rows of a changed event file (so some plays may lose their event).
         self._replaced_events = False
         self._parser = PrivateParser(PARSER_MEMORY_LIMIT)
@@ -96,6 +99,16 @@ class DuckDBWarehouse(Warehouse):
                 time.sleep(0.25)
             except duckdb.Error as exc:
                 raise SparkifyError(f"cannot open warehouse {self.path!r}: {_first_line(exc)}") from exc
+
+    def _migrate(self) -> None:
+        """Rename what an older Sparkify named differently (see migrate.py), in one transaction."""
+        self.con.execute("BEGIN")
+        try:
+            rename_old_columns(self.con.execute, lambda sql: self.con.execute(sql).fetchall(), self.dialect)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
 
     # -- schema -------------------------------------------------------------------------------
 

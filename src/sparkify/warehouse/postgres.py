@@ -27,6 +27,7 @@ from sparkify.staging.tables import SOURCES, Source
 from sparkify.scratch import ScratchDir
 from sparkify.warehouse.base import STAR_TABLES, FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.pg_session import take_load_lock, watch_client
+from sparkify.warehouse.migrate import rename_old_columns
 
 #: Our own sessions see the star schema unqualified, as DuckDB users do.
 SEARCH_PATH = "analytics,staging,public"
@@ -82,6 +83,13 @@ class PostgresWarehouse(Warehouse):
         self._parser = PrivateParser()
         if not read_only:
             watch_client(self.con)
+            self._migrate()
+
+    @_errors
+    def _migrate(self) -> None:
+        """Rename what an older Sparkify named differently (see migrate.py), in one transaction."""
+        with self.con.transaction():
+            rename_old_columns(self.con.execute, lambda sql: self.con.execute(sql).fetchall(), self.dialect)
 
     @classmethod
     def planned(cls, url: str, con: Any) -> "PostgresWarehouse":
