@@ -30,7 +30,7 @@ URL = ("redshift://awsuser@sparkify.abc123.us-west-2.redshift.amazonaws.com:5439
 
 def repair_statements() -> list[str]:
     """What repair.repair_new_text runs on Redshift: the candidates query, then one INSERT per
-    repaired value (parameters bound as literals, as psycopg's ClientCursor sends them)."""
+    repaired value (parameters bound as Redshift literals by rs.bind, as RedshiftWarehouse sends them)."""
     ran: list[str] = []
 
     class Recorder:
@@ -38,14 +38,10 @@ def repair_statements() -> list[str]:
         placeholder = rs.RedshiftWarehouse.placeholder
 
         def query(self, sql: str, params: tuple[object, ...] = ()) -> QueryResult:
-            if params:
-                assert sql.count(self.placeholder) == len(params)
-                for value in params:
-                    sql = sql.replace(self.placeholder, rs.literal(str(value)), 1)
-            ran.append(sql)
-            return QueryResult(["raw_text"], [("BjÃ\x83Â¶rk",), ("Don\x19t Stop",)] if not params else [])
+            ran.append(rs.bind(sql, params) if params else sql)  # what RedshiftWarehouse.query sends
+            return QueryResult(["raw_text"], [] if params else [("BjÃ\x83Â¶rk",), ("Don\x19t Stop",), ("AC\\DC Ã©",)])
 
-    assert repair.repair_new_text(Recorder(), 7) == 2  # type: ignore[arg-type]
+    assert repair.repair_new_text(Recorder(), 7) == 3  # type: ignore[arg-type]
     return ran
 
 
@@ -54,7 +50,7 @@ def every_statement() -> list[str]:
     statements = rs.create_statements() + rs.model_statements(True) + rs.model_statements(False)
     statements += repair_statements()
     statements += rs.begin_statements()
-    statements += [rs.SEARCH_PATH_SQL, rs.TABLES_EXIST_SQL, rs.LOADED_VERSIONS_SQL, rs.NOW_SQL, rs.CURRENT_LOAD_SQL]
+    statements += [*rs.SESSION_SQL, rs.TABLES_EXIST_SQL, rs.LOADED_VERSIONS_SQL, rs.NOW_SQL, rs.CURRENT_LOAD_SQL]
     files = [SourceFile("s3://udacity-dend/log_data/2018/11/2018-11-01-events.json", 10, '"etag"')]
     counts = [FileCounts(files[0], 5, 4, 1)]
     for source in SOURCES.values():

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import cache
+from importlib import resources
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sparkify.config import mask_secrets
+from sparkify.config import mask_url
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements as rendered_model, read_sql, split_statements, star_statements
@@ -37,6 +39,11 @@ STAGING_ENV = "SPARKIFY_STAGING_URI"
 SEARCH_PATH = "analytics, staging, public"
 #: Redshift's own limit for MAXERROR.
 MAXERROR_LIMIT = 100000
+#: stl_load_errors.filename, stl_load_commits.filename and sys_load_*.file_name are CHAR(256): an
+#: object whose URI is longer (in UTF-8 bytes) could not be matched back to its rejects and counts.
+FILE_NAME_BYTES = 256
+#: staging.loads.message is VARCHAR(65535), and Redshift counts VARCHAR lengths in bytes.
+MESSAGE_BYTES = 65535
 
 _TYPES = {"text": "VARCHAR(65535)", "digits": "VARCHAR(256)", "integer": "BIGINT", "double": "DOUBLE PRECISION"}
 #: `registration` arrives as 1540919166796.0: a JSON number with a fraction, which COPY refuses
@@ -73,7 +80,7 @@ class RedshiftTarget:
 def parse_url(url: str) -> RedshiftTarget:
     parts = urlsplit(url)
     if parts.scheme != "redshift" or not parts.hostname:
-        raise SparkifyError(f"warehouse {mask_secrets(url)!r}: expected redshift://user@host:5439/db?iam_role=…")
+        raise SparkifyError(f"warehouse {mask_url(url)!r}: expected redshift://user@host:5439/db?iam_role=…")
     if parts.password:
         raise SparkifyError(
             "put the Redshift password in $SPARKIFY_REDSHIFT_PASSWORD (or let `sparkify cluster up` keep it "
@@ -105,6 +112,13 @@ def parse_url(url: str) -> RedshiftTarget:
     return target
 
 
+@cache
+def reserved_words() -> frozenset[str]:
+    """AWS's published list of Redshift reserved words (sql/redshift/reserved_words.txt)."""
+    text = (resources.files("sparkify") / "sql" / "redshift" / "reserved_words.txt").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
+
 # -- validated values and literals -----------------------------------------------------------------
 
 
@@ -131,6 +145,54 @@ def literal(value: str) -> str:
     if "\x00" in value:
         raise SparkifyError("a NUL character cannot go into SQL")
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def truncate_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8 as Redshift will store it (backslashes count
+    once), never in the middle of a character."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", errors="ignore")
+
+
+def file_name_fits(uri: str) -> str:
+    """Refuse an object whose URI is longer than the system views' CHAR(256) file names."""
+    size = len(uri.encode("utf-8"))
+    if size > FILE_NAME_BYTES:
+        raise SparkifyError(
+            f"{uri[:80]}…: the object's URI is {size} bytes; Redshift records at most {FILE_NAME_BYTES} "
+            "(stl_load_errors.filename is CHAR(256)), so its rejects could not be traced. Use a shorter key."
+        )
+    return uri
+
+
+def bind(sql: str, params: Sequence[Any]) -> str:
+    """`sql` with each `%s` replaced by its value as a Redshift literal.
+
+    psycopg's client-side binding writes E'…' for any string holding a backslash, and Redshift has no
+    E'' syntax; this spells every value the way Redshift reads it instead.
+    """
+    pieces = sql.split("%s")
+    if len(pieces) - 1 != len(params):
+        raise ValueError(f"{len(params)} parameter(s) for {len(pieces) - 1} placeholder(s)")
+    out = [pieces[0]]
+    for value, piece in zip(params, pieces[1:]):
+        out += [sql_value(value), piece]
+    return "".join(out)
+
+
+def sql_value(value: Any) -> str:
+    """One Python value as Redshift SQL (None, bool, int, float, str; anything else as its str)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else literal(str(value))
+    return literal(str(value))
 
 
 def _int(value: int | str) -> str:
@@ -260,9 +322,10 @@ def load_errors_sql(load_id: int | str, source: Source, view: str = "stl", where
     """
     if view == "sys":
         where = where or "query_id = pg_last_copy_id()"
+        # sys_load_error_detail documents no raw_line: the record's text is not known there.
         select = (
             f"SELECT {_int(load_id)}, {literal(source.name)}, TRIM(file_name), line_number, "
-            "NULLIF(TRIM(column_name), ''), TRIM(error_message), LEFT(TRIM(raw_line), 1024)\n"
+            "NULLIF(TRIM(column_name), ''), TRIM(error_message), NULL\n"
             f"FROM sys_load_error_detail WHERE {where}"
         )
     else:
@@ -362,6 +425,10 @@ def commit_statements(load_id: int | str, files: int | str, result: StageResult 
 
 
 SEARCH_PATH_SQL = f"SET search_path TO {SEARCH_PATH}"
+#: GETDATE() follows the session's time zone, and STL/SYS times are UTC: the session is UTC too.
+TIMEZONE_SQL = "SET timezone TO 'UTC'"
+#: What every connection runs first.
+SESSION_SQL = (SEARCH_PATH_SQL, TIMEZONE_SQL)
 TABLES_EXIST_SQL = ("SELECT count(*) FROM information_schema.tables "
                     "WHERE table_schema = 'analytics' AND table_name = 'songplays'")
 LOADED_VERSIONS_SQL = "SELECT path, size, modified FROM staging.loaded_files"
@@ -386,7 +453,7 @@ def abort_statements(load_id: int, message: str, started: str | None, attempted:
     statements = [
         "BEGIN",
         ("INSERT INTO staging.loads (load_id, started_at, finished_at, status, message) "
-        f"VALUES ({int(load_id)}, GETDATE(), GETDATE(), 'failed', {literal(message[:60000])})"),
+        f"VALUES ({int(load_id)}, GETDATE(), GETDATE(), 'failed', {literal(truncate_bytes(message, MESSAGE_BYTES))})"),
     ]
     file_column = "file_name" if view == "sys" else "filename"
     session = "session_id = pg_backend_pid() AND start_time" if view == "sys" else \
@@ -444,6 +511,7 @@ class RedshiftWarehouse(Warehouse):
     def __init__(self, url: str, *, read_only: bool = False, max_errors: int = 0) -> None:
         import psycopg
 
+        self._psycopg = psycopg
         self.url = url
         self.target = parse_url(url)
         self.max_errors = max_errors
@@ -452,19 +520,30 @@ class RedshiftWarehouse(Warehouse):
         self._uploaded: set[str] = set()
         self._sources: dict[str, tuple[int, StageResult]] = {}
         self._attempted: dict[str, list[str]] = {}
+        self._regions: dict[str, str | None] = {}
+        self._s3_client: Any = None
         password = find_password(self.target)
+        self._password = password
         try:
-            self.con = psycopg.connect(
+            self.con = self._connect(
                 host=self.target.host, port=self.target.port, dbname=self.target.database,
                 user=self.target.user, password=password, autocommit=True, application_name="sparkify",
                 cursor_factory=psycopg.ClientCursor, connect_timeout=30,
                 sslmode=os.environ.get("PGSSLMODE", "require"),
             )
         except psycopg.Error as exc:
-            raise SparkifyError(f"cannot connect to {mask_secrets(url)!r}: {_first_line(exc, password)}") from None
-        self._psycopg = psycopg
-        self._password = password
-        self._run(SEARCH_PATH_SQL)
+            raise SparkifyError(f"cannot connect to {mask_url(url)!r}: {_first_line(exc, password)}") from None
+        for statement in SESSION_SQL:
+            self._run(statement)
+
+    def _connect(self, **params: Any) -> Any:
+        """The one place a connection is opened (the tests' Redshift stand-in hooks in here)."""
+        return self._psycopg.connect(**params)
+
+    def _execute(self, sql: str) -> Any:
+        """Every statement this backend sends goes through here, as plain text: values are already
+        Redshift literals (see bind), so psycopg never quotes anything itself."""
+        return self.con.execute(sql)
 
     @classmethod
     def planned(cls, url: str, con: Any, *, target: RedshiftTarget, max_errors: int = 0) -> "RedshiftWarehouse":
@@ -479,7 +558,7 @@ class RedshiftWarehouse(Warehouse):
 
     def _run(self, sql: str) -> Any:
         try:
-            return self.con.execute(sql)
+            return self._execute(sql)
         except self._psycopg.Error as exc:
             raise SparkifyError(f"Redshift: {_first_line(exc, self._password)}") from None
 
@@ -492,9 +571,11 @@ class RedshiftWarehouse(Warehouse):
         return self.target.iam_role, self.target.staging
 
     def _s3(self) -> Any:
-        import boto3
+        if self._s3_client is None:
+            import boto3
 
-        return boto3.session.Session(region_name=self.target.region).client("s3")
+            self._s3_client = boto3.session.Session(region_name=self.target.region).client("s3")
+        return self._s3_client
 
     def _upload(self, uri: str, document: dict[str, Any]) -> None:
         bucket, _, key = uri[5:].partition("/")
@@ -503,6 +584,29 @@ class RedshiftWarehouse(Warehouse):
                                   ContentType="application/json")
         except (BotoCoreError, ClientError) as exc:
             raise SparkifyError(f"cannot write {uri}: {exc}") from None
+
+    def _bucket_region(self, bucket: str) -> str | None:
+        """Where a bucket is (None when S3 will not say, e.g. no s3:GetBucketLocation)."""
+        if bucket not in self._regions:
+            try:
+                where = self._s3().get_bucket_location(Bucket=bucket).get("LocationConstraint")
+                self._regions[bucket] = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(where, where)
+            except (BotoCoreError, ClientError):
+                self._regions[bucket] = None
+        return self._regions[bucket]
+
+    def copy_region(self, staging: str, uris: Sequence[str]) -> str | None:
+        """The REGION of a batch's COPY: one COPY reads its manifest, JSONPaths file and objects from
+        one region, so the staging bucket and the data's buckets must be in the same one."""
+        buckets = [staging[5:].split("/", 1)[0]] + sorted({u[5:].split("/", 1)[0] for u in uris})
+        found = {b: r for b in dict.fromkeys(buckets) if (r := self._bucket_region(b))}
+        if len(set(found.values())) > 1:
+            where = ", ".join(f"s3://{b} is in {r}" for b, r in found.items())
+            raise SparkifyError(
+                f"{where}: one Redshift COPY reads from one region; put the staging location (staging=) in a "
+                "bucket of the data's region"
+            )
+        return next(iter(found.values()), None) or self.target.region
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -517,7 +621,7 @@ class RedshiftWarehouse(Warehouse):
                 self._run(statement)
             self._run("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._execute("ROLLBACK")
             raise
 
     # -- loading ------------------------------------------------------------------------------
@@ -539,6 +643,9 @@ class RedshiftWarehouse(Warehouse):
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         iam_role, staging = self._needs()
         require_s3_paths(*(f.uri for f in files))
+        for f in files:
+            file_name_fits(f.uri)
+        region_name = self.copy_region(staging, [f.uri for f in files])
         self._batch += 1
         batch_uri = manifest_uri(staging, load_id, source, self._batch)
         paths_uri = jsonpaths_uri(staging, source)
@@ -548,7 +655,7 @@ class RedshiftWarehouse(Warehouse):
         self._upload(batch_uri, manifest([f.uri for f in files]))
         self._attempted.setdefault(source.name, []).extend(f.uri for f in files)
         for statement in stage_statements(
-            source, load_id, batch_uri, iam_role=iam_role, region_name=self.target.region,
+            source, load_id, batch_uri, iam_role=iam_role, region_name=region_name,
             jsonpaths=paths_uri, max_errors=self.max_errors, view=self.target.errors_view,
         ):
             self._run(statement)
@@ -580,7 +687,7 @@ class RedshiftWarehouse(Warehouse):
     def abort_load(self, load_id: int, message: str) -> None:
         """Roll back, then record the failed load and the rejects COPY logged in this session."""
         try:
-            self.con.execute("ROLLBACK")
+            self._execute("ROLLBACK")
             started = getattr(self, "_started", None)
             for statement in abort_statements(load_id, message, None if started is None else str(started),
                                               self._attempted, self.target.errors_view):
@@ -592,7 +699,7 @@ class RedshiftWarehouse(Warehouse):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
         try:
-            cursor = self.con.execute(sql, list(params) or None)
+            cursor = self._execute(bind(sql, params) if params else sql)
         except self._psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc, self._password)}") from None
         if cursor.description is None:
@@ -612,4 +719,4 @@ class _NoDriver:
 def _first_line(exc: BaseException, password: str | None = None) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    return mask_secrets(line, password)
+    return line.replace(password, "***") if password else line
