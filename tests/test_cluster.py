@@ -92,7 +92,8 @@ def test_up_creates_role_group_secret_and_cluster(aws: dict[str, str]) -> None:
     assert resources == {"arn:aws:s3:::udacity-dend", "arn:aws:s3:::udacity-dend/*"}
     trust = iam.get_role(RoleName="sparkify-redshift-s3-read")["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
-    assert trust["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
+    assert trust["Statement"][0]["Principal"] == {"Service": ["redshift.amazonaws.com",
+                                                              "redshift-serverless.amazonaws.com"]}
 
     # Port 5439 is open to the given CIDR, and to nothing else.
     group = client("ec2").describe_security_groups(

@@ -120,11 +120,25 @@ def cluster_group() -> None:
 def _shape_options(function: Any) -> Any:
     for option in reversed([
         config_option,
-        click.option("--cluster-id", default=None, help="Cluster identifier (default: sparkify)."),
+        click.option("--cluster-id", default=None,
+                     help="Cluster identifier, or Serverless namespace and workgroup name (default: sparkify)."),
         click.option("--region", default=None, help="AWS region (default: $AWS_REGION, else us-west-2)."),
+        click.option("--serverless", is_flag=True,
+                     help="A Redshift Serverless namespace and workgroup instead of a provisioned cluster."),
     ]):
         function = option(function)
     return function
+
+
+def _kind(serverless: bool) -> Any:
+    """The module that manages the chosen kind of warehouse: (up, status, down, resources, noun)."""
+    if serverless:
+        from sparkify.aws import serverless as sl
+
+        return sl.serverless_up, sl.serverless_status, sl.serverless_down, sl.serverless_resources, "workgroup"
+    from sparkify.aws import cluster as cl
+
+    return cl.cluster_up, cl.cluster_status, cl.cluster_down, cl.find_resources, "cluster"
 
 
 def _session(settings: Settings) -> Any:
@@ -167,46 +181,54 @@ class _Waiting:
 @click.option("--nodes", type=click.IntRange(min=1), default=None, help="Number of nodes (default: 2).")
 @click.option("--db-name", default=None, help="Database name (default: sparkify).")
 @click.option("--db-user", default=None, help="Master user name (default: awsuser).")
-@click.option("--public", is_flag=True, help="Allow --cidr 0.0.0.0/0 (the whole internet).")
+@click.option("--public", is_flag=True,
+              help="Allow a --cidr wider than /16 (IPv6: /48), up to 0.0.0.0/0, the whole internet.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before creating billable resources.")
 @_aws_errors
-def cluster_up_command(config: str | None, cluster_id: str | None, region: str | None, cidr: str | None,
-                       source_buckets: tuple[str, ...], node_type: str | None, nodes: int | None,
+def cluster_up_command(config: str | None, cluster_id: str | None, region: str | None, serverless: bool,
+                       cidr: str | None, source_buckets: tuple[str, ...], node_type: str | None, nodes: int | None,
                        db_name: str | None, db_user: str | None, public: bool, yes: bool) -> None:
-    """Create the IAM role, password secret, ingress rule and cluster (whatever is missing),
-    wait until it is available, and print the --warehouse URL to use.
+    """Create the IAM role, password secret, ingress rule and cluster (or, with --serverless, the
+    namespace and workgroup), whatever is missing; wait until it is available, and print the
+    --warehouse URL to use.
 
     Example: sparkify cluster up --cidr 203.0.113.7/32 --source-bucket udacity-dend --yes
     """
-    from sparkify.aws.cluster import cluster_status, cluster_up, validate_cidr
+    from sparkify.aws.network import validate_cidr
 
+    up, status, _, _, noun = _kind(serverless)
     settings = _settings(config, cluster_id=cluster_id, region=region, cidr=cidr,
                          source_buckets=list(source_buckets) or None, node_type=node_type, nodes=nodes,
                          db_name=db_name, db_user=db_user)
     validate_cidr(settings.cidr, public)
     session = _session(settings)
-    if not yes and cluster_status(session, settings) is None:
+    if not yes and status(session, settings) is None:
+        shape = "Serverless, billed per second while it runs queries" if serverless else \
+            f"{settings.nodes} x {settings.node_type}, billed by the hour"
         click.confirm(
-            f"Create Redshift cluster {settings.cluster_id} ({settings.nodes} x {settings.node_type}) in "
-            f"{settings.region}? It is billed by the hour until `sparkify cluster down`.",
+            f"Create Redshift {noun} {settings.cluster_id} ({shape}) in {settings.region}? "
+            "It is billed until `sparkify cluster down`.",
             abort=True, err=True,
         )
-    waiting = _Waiting(f"cluster {settings.cluster_id}")
+    waiting = _Waiting(f"{noun} {settings.cluster_id}")
     try:
-        info = cluster_up(session, settings, public=public, on_wait=waiting, poll_seconds=_poll_seconds())
+        info = up(session, settings, public=public, on_wait=waiting, poll_seconds=_poll_seconds())
     finally:
         waiting.stop()
     for item in info.created:
         out.print(f"created {item}")
+    for item in info.removed:
+        out.print(f"removed {item}")
     if not info.created:
-        out.print(f"cluster {info.identifier} already exists: nothing created")
-    out.print(f"Cluster:   {info.identifier} ({info.status}, {info.nodes} x {info.node_type})")
+        out.print(f"{noun} {info.identifier} already exists: nothing created")
+    out.print(f"{noun.title() + ':':<10} {info.identifier} ({info.status}, {info.shape})")
     out.print(f"Endpoint:  {info.endpoint}:{info.port}")
     out.print(f"IAM role:  {info.role_arn}")
+    out.print("Login:     temporary IAM credentials (GetClusterCredentials / get-credentials) when no password is set")
     if settings.db_password:
         out.print(f"Password:  from ${PASSWORD_ENV} (not stored)")
     elif info.secret_name:
-        out.print(f"Password:  in AWS Secrets Manager as {info.secret_name} (sparkify reads it from there)")
+        out.print(f"Password:  in AWS Secrets Manager as {info.secret_name} (the fallback sparkify reads)")
     out.print("Use:")
     out.print(f"  --warehouse '{info.warehouse_url(settings.staging_uri)}'")
     if not settings.staging_uri:
@@ -216,19 +238,20 @@ def cluster_up_command(config: str | None, cluster_id: str | None, region: str |
 @cluster_group.command("status")
 @_shape_options
 @_aws_errors
-def cluster_status_command(config: str | None, cluster_id: str | None, region: str | None) -> None:
-    """Show the cluster's state, endpoint, shape and IAM role.
+def cluster_status_command(config: str | None, cluster_id: str | None, region: str | None,
+                           serverless: bool) -> None:
+    """Show the cluster's (or workgroup's) state, endpoint, shape and IAM role.
 
     Example: sparkify cluster status
     """
-    from sparkify.aws.cluster import cluster_status
-
+    _, status, _, _, noun = _kind(serverless)
     settings = _settings(config, cluster_id=cluster_id, region=region)
-    info = cluster_status(_session(settings), settings)
+    info = status(_session(settings), settings)
     if info is None:
-        out.print(f"No cluster {settings.cluster_id} in {settings.region}: run `sparkify cluster up`.")
+        flag = " --serverless" if serverless else ""
+        out.print(f"No {noun} {settings.cluster_id} in {settings.region}: run `sparkify cluster up{flag}`.")
         return
-    out.print(f"Cluster:   {info.identifier} ({info.status}, {info.nodes} x {info.node_type})")
+    out.print(f"{noun.title() + ':':<10} {info.identifier} ({info.status}, {info.shape})")
     out.print(f"Endpoint:  {info.endpoint}:{info.port}" if info.endpoint else "Endpoint:  not yet")
     out.print(f"IAM role:  {info.role_arn}")
     if info.endpoint:
@@ -239,25 +262,25 @@ def cluster_status_command(config: str | None, cluster_id: str | None, region: s
 @_shape_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting.")
 @_aws_errors
-def cluster_down_command(config: str | None, cluster_id: str | None, region: str | None, yes: bool) -> None:
-    """Delete the cluster (no final snapshot), its ingress rule and security group, the IAM role
-    and the stored password.
+def cluster_down_command(config: str | None, cluster_id: str | None, region: str | None, serverless: bool,
+                         yes: bool) -> None:
+    """Delete the cluster (no final snapshot) or, with --serverless, the workgroup and namespace;
+    then the ingress rule and security group, the IAM role and the stored password.
 
     Example: sparkify cluster down --yes
     """
-    from sparkify.aws.cluster import cluster_down, find_resources
-
+    _, _, down, resources, noun = _kind(serverless)
     settings = _settings(config, cluster_id=cluster_id, region=region)
     session = _session(settings)
-    found = find_resources(session, settings)
+    found = resources(session, settings)
     if not found:
-        out.print(f"Nothing to delete: no cluster {settings.cluster_id}, role or security group in {settings.region}.")
+        out.print(f"Nothing to delete: no {noun} {settings.cluster_id}, role or security group in {settings.region}.")
         return
     if not yes:
-        click.confirm("Delete " + "; ".join(found) + "? All data in the cluster is lost.", abort=True, err=True)
-    waiting = _Waiting(f"deleting cluster {settings.cluster_id}")
+        click.confirm("Delete " + "; ".join(found) + f"? All data in the {noun} is lost.", abort=True, err=True)
+    waiting = _Waiting(f"deleting {noun} {settings.cluster_id}")
     try:
-        deleted = cluster_down(session, settings, on_wait=waiting, poll_seconds=_poll_seconds())
+        deleted = down(session, settings, on_wait=waiting, poll_seconds=_poll_seconds())
     finally:
         waiting.stop()
     for item in deleted:
