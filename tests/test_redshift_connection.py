@@ -114,3 +114,46 @@ def test_one_copy_reads_one_region(aws: dict[str, str], database: tuple[str, str
         assert warehouse.copy_region("s3://no-such-bucket/p", ["s3://no-such-bucket/x.json"]) is None
     finally:
         warehouse.close()
+
+
+def test_a_userid_that_is_no_id_is_rejected_per_record(database: tuple[str, str]) -> None:
+    """The staging step's guard, run on PostgreSQL: records whose userId would abort the models'
+    CAST(user_id AS BIGINT) go to load_errors with DuckDB's column and reason; the rest are staged,
+    and the CAST the models run then succeeds."""
+    from sparkify.staging.tables import EVENTS
+    from sparkify.warehouse import redshift as rs
+    from sparkify.warehouse.postgres import PostgresWarehouse
+
+    PostgresWarehouse(database[0]).create_tables()
+    batch = "s3://my-staging/sparkify/manifests/load-1/events-0001.manifest"
+    ids = ["39", "", None, "abc", "12x", "99999999999999999999", "9223372036854775807", "9223372036854775808", "007"]
+    with psycopg.connect(database[0], autocommit=True) as con:
+        con.execute("BEGIN")
+        con.execute(rs.copy_table_ddl(EVENTS))
+        for n, user_id in enumerate(ids):
+            con.execute(f'INSERT INTO "#copy_events" (ts, session_id, item_in_session, page, user_id) '
+                        "VALUES (%s, 1, 0, 'NextSong', %s)", (1541105830796 + n, user_id))
+        con.execute(rs.insert_staged_sql(EVENTS, 1, batch))
+        con.execute(rs.guarded_rejects_sql(EVENTS, 1, batch) or "")
+        staged = sorted((r[0] for r in con.execute("SELECT user_id FROM staging.staging_events")), key=str)
+        rejects = con.execute('SELECT file, line, "column", reason FROM staging.load_errors ORDER BY line').fetchall()
+        assert con.execute(rs.guarded_count_sql(1, batch)).fetchone() == (4,)
+        assert con.execute("SELECT count(CAST(user_id AS BIGINT)) FROM staging.staging_events "
+                           "WHERE user_id <> ''").fetchone() == (3,)
+        con.execute("ROLLBACK")
+    assert staged == sorted(["39", "", None, "9223372036854775807", "007"], key=str)
+    assert [(f, line, c) for f, line, c, _ in rejects] == [(batch, 4, "userId"), (batch, 5, "userId"),
+                                                         (batch, 6, "userId"), (batch, 8, "userId")]
+    assert rejects[0][3] == "userId: expected a string of digits, got abc"
+
+
+def test_batch_rejects_are_counted_against_the_batch() -> None:
+    from sparkify.inputs.sources import SourceFile
+    from sparkify.warehouse.base import FileCounts, StageResult
+    from sparkify.warehouse.redshift import attribute_batch_rejects
+
+    counts = [FileCounts(SourceFile(f"s3://b/{n}.json", 1, "e"), records, records, 0) for n, records in enumerate((2, 5))]
+    attribute_batch_rejects(counts, 3)
+    assert [(c.rows, c.rejected) for c in counts] == [(0, 2), (4, 1)]
+    total = StageResult(counts)
+    assert (total.records, total.rows, total.rejected) == (7, 4, 3)

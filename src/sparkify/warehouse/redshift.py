@@ -24,7 +24,7 @@ from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Wareho
 from sparkify.warehouse.redshift_sql import *  # noqa: F403  (the statements, importable from here as before)
 from sparkify.warehouse.redshift_sql import (
     DIALECT, SESSION_SQL, abort_statements, begin_statements, bind, create_statements, drop_copy_table_sql,
-    file_counts_sql, file_name_fits, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
+    attribute_batch_rejects, file_counts_sql, file_name_fits, guarded_count_sql, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
     model_statements, record_files_sql, rejected_counts_sql, require_s3_paths, stage_statements,
     CURRENT_LOAD_SQL, LOADED_VERSIONS_SQL, NOW_SQL, TABLES_EXIST_SQL,
 )
@@ -208,6 +208,9 @@ class RedshiftWarehouse(Warehouse):
             records = scanned.get(f.uri, 0)
             bad = int(rejected.get(f.uri, 0))
             result.files.append(FileCounts(f, records, max(records - bad, 0), bad))
+        counted = self._run(guarded_count_sql(load_id, batch_uri)).fetchall()
+        guarded = int(counted[0][0]) if counted else 0  # (the dry run's recorder answers nothing)
+        attribute_batch_rejects(result.files, guarded)
         for statement in record_files_sql(source, load_id, result.files):
             self._run(statement)
         done_files, done = self._sources.get(source.name, (0, StageResult()))

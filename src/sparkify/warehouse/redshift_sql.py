@@ -166,7 +166,9 @@ def create_statements() -> list[str]:
 
 
 def copy_table(source: Source) -> str:
-    return f"copy_{source.name}"
+    """The batch's temp table. A name starting with # is always a temp table in Redshift, so no
+    user table can have it, and no statement can reach a user's table through the search_path."""
+    return f'"#copy_{source.name}"'
 
 
 def copy_sql(
@@ -211,17 +213,68 @@ def copy_table_ddl(source: Source) -> str:
 
 
 _ORDER = {"events": "ts, session_id, item_in_session", "songs": "song_id"}
+#: The largest BIGINT: a string of digits beyond it is no id.
+_BIGINT_MAX = "9223372036854775807"
+
+
+def _digits_ok(column: str) -> str:
+    """A "digits" field (userId) the star can CAST to BIGINT: empty, or digits that fit. COPY loads
+    it as VARCHAR, and one bad value would abort the models' CAST for the whole load."""
+    return (f"({column} IS NULL OR {column} ~ '^[0-9]{{0,18}}$' "
+            f"OR (LENGTH({column}) = 19 AND {column} ~ '^[0-9]+$' AND {column} <= '{_BIGINT_MAX}'))")
+
+
+def _numbered(source: Source) -> str:
+    """The COPY's rows, numbered within the batch (COPY cannot say which object a row came from)."""
+    columns = ", ".join(f.column for f in source.fields)
+    return (f"(SELECT {columns}, row_number() OVER (ORDER BY {_ORDER[source.name]}) AS batch_line "
+            f"FROM {copy_table(source)}) AS c")
 
 
 def insert_staged_sql(source: Source, load_id: int | str, batch_uri: str) -> str:
     """Rows of the COPY into staging. COPY cannot say which object a row came from, so
-    source_file is the batch's manifest; source_line numbers the rows within the batch."""
+    source_file is the batch's manifest; source_line numbers the rows within the batch. Rows whose
+    digits fields do not fit BIGINT are left out (guarded_rejects_sql records them)."""
     columns = ", ".join(f.column for f in source.fields)
+    guard = [_digits_ok(f.column) for f in source.fields if f.type == "digits"]
+    where = f"\nWHERE {' AND '.join(guard)}" if guard else ""
     return (
         f"INSERT INTO staging.{source.table} (load_id, source_file, source_line, {columns})\n"
-        f"SELECT {_int(load_id)}, {literal(batch_uri)}, row_number() OVER (ORDER BY {_ORDER[source.name]}), "
-        f"{columns}\nFROM {copy_table(source)}"
+        f"SELECT {_int(load_id)}, {literal(batch_uri)}, batch_line, {columns}\nFROM {_numbered(source)}{where}"
     )
+
+
+def guarded_rejects_sql(source: Source, load_id: int | str, batch_uri: str) -> str | None:
+    """Records whose userId is not a BIGINT id, into staging.load_errors, as DuckDB and PostgreSQL
+    reject them (same column and reason); None for a source without such fields."""
+    fields = [f for f in source.fields if f.type == "digits"]
+    if not fields:
+        return None
+    column = "CASE " + " ".join(f"WHEN NOT {_digits_ok(f.column)} THEN {literal(f.key)}" for f in fields) + " END"
+    reason = "CASE " + " ".join(
+        f"WHEN NOT {_digits_ok(f.column)} THEN {literal(f.key + ': expected a string of digits, got ')} "
+        f"|| LEFT({f.column}, 60)" for f in fields) + " END"
+    return (
+        'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw_text)\n'
+        f"SELECT {_int(load_id)}, {literal(source.name)}, {literal(batch_uri)}, batch_line, {column}, {reason}, "
+        f"NULL\nFROM {_numbered(source)}\nWHERE NOT ({' AND '.join(_digits_ok(f.column) for f in fields)})"
+    )
+
+
+def attribute_batch_rejects(counts: Sequence[FileCounts], rejected: int) -> None:
+    """Move `rejected` records of a batch from staged to rejected, object by object in batch order.
+
+    COPY cannot say which object a row came from, so rejects found after the COPY (userIds that are
+    no id) are counted against the batch's first objects: the load's totals and --max-errors are
+    exact; the per-object split of those few is not."""
+    for c in counts:
+        moved = min(rejected, c.rows)
+        c.rows, c.rejected, rejected = c.rows - moved, c.rejected + moved, rejected - moved
+
+
+def guarded_count_sql(load_id: int | str, batch_uri: str) -> str:
+    """How many records of this batch guarded_rejects_sql left out (filed under the manifest)."""
+    return f"SELECT count(*) FROM staging.load_errors WHERE load_id = {_int(load_id)} AND file = {literal(batch_uri)}"
 
 
 def load_errors_sql(load_id: int | str, source: Source, view: str = "stl", where: str | None = None) -> str:
@@ -268,13 +321,17 @@ def stage_statements(
     max_errors: int,
     view: str = "stl",
 ) -> list[str]:
-    """Everything one batch runs, in order (the counts query and the temp-table drop follow)."""
+    """Everything one batch runs, in order (the counts query and the temp-table drop follow).
+
+    No DROP TABLE IF EXISTS up front: the temp table is made and dropped inside the load's
+    transaction, so it never outlives a batch, and a DROP of a missing name is never sent."""
+    guarded = guarded_rejects_sql(source, load_id, batch_uri)
     return [
-        f"DROP TABLE IF EXISTS {copy_table(source)}",
         copy_table_ddl(source),
         copy_sql(source, batch_uri, iam_role=iam_role, region_name=region_name, jsonpaths=jsonpaths,
                  max_errors=max_errors),
         insert_staged_sql(source, load_id, batch_uri),
+        *([guarded] if guarded else []),
         load_errors_sql(load_id, source, view),
     ]
 
@@ -350,8 +407,9 @@ def drop_copy_table_sql(source: Source) -> str:
     return f"DROP TABLE {copy_table(source)}"
 
 
-def rejected_counts_sql(load_id: int | str, source: Source, uris: Sequence[str]) -> str:
-    listed = ", ".join(literal(u) for u in uris)
+def rejected_counts_sql(load_id: int | str, source: Source, uris: Sequence[str] | str) -> str:
+    """COPY's rejects per object of the batch; `uris` may be a dry run's placeholder (`:batch_objects`)."""
+    listed = _int(uris) if isinstance(uris, str) else ", ".join(literal(u) for u in uris)
     return (f"SELECT file, count(*) FROM staging.load_errors WHERE load_id = {_int(load_id)} "
             f"AND source = {literal(source.name)} AND file IN ({listed}) GROUP BY file")
 
