@@ -40,8 +40,8 @@ def test_the_pieces_differ_only_where_the_dialects_do() -> None:
     postgres = expand(model, "postgresql")
     assert any("ON CONFLICT (id) DO UPDATE SET name = excluded.name" in s for s in postgres)
     redshift = expand(model, "redshift")
-    assert any(s.startswith("MERGE INTO analytics.t USING model_t AS m ON analytics.t.id = m.id") for s in redshift)
-    assert redshift[-1] == "DROP TABLE model_t"
+    assert any(s.startswith("MERGE INTO analytics.t USING \"#model_t\" AS m ON analytics.t.id = m.id") for s in redshift)
+    assert redshift[-1] == "DROP TABLE \"#model_t\""
 
 
 def test_mistakes_in_a_model_are_named() -> None:

@@ -118,3 +118,60 @@ def test_messages_are_cut_by_bytes_not_characters() -> None:
     literal = statement[statement.index("'failed', ") + len("'failed', "):-1]
     assert len(literal.encode()) - 2 <= rs.MESSAGE_BYTES
     assert rs.truncate_bytes("short", 10) == "short"
+
+
+def _drops_of_temp_tables(dialect: str) -> list[str]:
+    from sparkify.warehouse.sqlfiles import star_statements
+
+    return [s for _, s in star_statements(dialect, True) if s.startswith("DROP TABLE")]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgresql", "redshift"])
+def test_temp_tables_have_names_no_user_table_can_have(dialect: str) -> None:
+    from sparkify.warehouse.dialects import temp
+    from sparkify.warehouse.sqlfiles import star_statements
+
+    spelled = {"duckdb": "temp.main.", "postgresql": "pg_temp.", "redshift": '"#'}[dialect]
+    statements = [s for _, s in star_statements(dialect, True)]
+    made = [s.split()[3] for s in statements if s.startswith("CREATE TEMP TABLE")]
+    assert made and all(name.startswith(spelled) for name in made), made
+    assert all(s.split()[2].startswith(spelled) for s in _drops_of_temp_tables(dialect))
+    assert temp(dialect, "x").startswith(spelled)
+    if dialect == "redshift":
+        assert rs.copy_table(EVENTS) == '"#copy_events"'
+        assert all(not s.startswith("DROP TABLE IF EXISTS") for s in every_statement())
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgresql", "redshift"])
+def test_a_users_table_named_like_a_temp_table_is_never_dropped(dialect: str, tmp_path) -> None:
+    """The models' DROP of a temp table that is not there (e.g. a step failed before making it)
+    fails; it can never reach a user's analytics.songplays_new through the search_path."""
+    import contextlib
+
+    import duckdb
+
+    drops = [s for s in _drops_of_temp_tables(dialect) if "songplays_new" in s]
+    assert len(drops) == 1
+    if dialect == "duckdb":
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        con.execute("CREATE SCHEMA analytics; SET search_path = 'analytics'")
+        run, errors = con.execute, (duckdb.Error,)
+    else:
+        import psycopg
+
+        from tests.pg import fresh_database
+
+        stack = contextlib.ExitStack()
+        url = stack.enter_context(fresh_database("sparkify_temp_names"))
+        con = stack.enter_context(psycopg.connect(url, autocommit=True))
+        con.execute("CREATE SCHEMA analytics; SET search_path TO analytics")
+        run, errors = con.execute, (psycopg.Error,)
+    try:
+        run("CREATE TABLE analytics.songplays_new (mine INTEGER)")
+        with pytest.raises(errors):
+            run(drops[0])
+        assert run("SELECT count(*) FROM analytics.songplays_new").fetchall() == [(0,)]
+    finally:
+        con.close()
+        if dialect != "duckdb":
+            stack.close()

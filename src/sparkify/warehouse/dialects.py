@@ -12,6 +12,11 @@ in the backend's own SQL (the way dbt's adapter macros do):
   upserts (unchanged rows are left alone: no dead tuples, no foreign-key re-checks); Redshift,
   which enforces no key, MERGEs.
 
+- `{{ temp(name) }}`: a temporary table's name, spelled so that it can only mean this session's
+  temp table, never a user's table of that name reached through the search_path (when the temp
+  table is missing): DuckDB's `temp.main.name`, PostgreSQL's `pg_temp.name`, and on Redshift
+  `"#name"` (a name starting with # is always a temp table there, so no user table has it).
+
 One rule is the same everywhere and lives here too, so that it is written once:
 
 - `{{ clean(x) }}`: the text rule of the star schema: leading and trailing spaces removed, and a
@@ -62,6 +67,15 @@ def epoch_ms(dialect: str, value: str) -> str:
     return f"(TIMESTAMP 'epoch' + ({value}) * INTERVAL '0.001 second')"
 
 
+def temp(dialect: str, name: str) -> str:
+    """A temp table's name that no user table can take (see the module's docstring)."""
+    if dialect == "duckdb":
+        return f"temp.main.{name}"
+    if dialect == "postgresql":
+        return f"pg_temp.{name}"
+    return f'"#{name}"'
+
+
 def not_materialized(dialect: str) -> str:
     return "" if dialect == "redshift" else "NOT MATERIALIZED"
 
@@ -71,7 +85,7 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
     names = ", ".join(columns)
     if dialect == "duckdb":
         return [f"DELETE FROM {table}", f"INSERT INTO {table} ({names})\n{select}"]
-    temp = "model_" + table.rpartition(".")[2].strip('"')
+    scratch = temp(dialect, "model_" + table.rpartition(".")[2].strip('"'))
     others = [c for c in columns if c not in keys]
     if dialect == "postgresql":
         match = " AND ".join(f"m.{k} = t.{k}" for k in keys)
@@ -83,25 +97,25 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
         else:
             action = "DO NOTHING"
         return [
-            f"CREATE TEMP TABLE {temp} ({names}) ON COMMIT DROP AS\n{select}",
-            f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {temp} AS m WHERE {match})",
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ON CONFLICT ({', '.join(keys)}) {action}",
-            f"DROP TABLE {temp}",
+            f"CREATE TEMP TABLE {scratch} ({names}) ON COMMIT DROP AS\n{select}",
+            f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {scratch} AS m WHERE {match})",
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} ON CONFLICT ({', '.join(keys)}) {action}",
+            f"DROP TABLE {scratch}",
         ]
-    statements = [f"CREATE TEMP TABLE {temp} ({names}) AS\n{select}"]
+    statements = [f"CREATE TEMP TABLE {scratch} ({names}) AS\n{select}"]
     if len(keys) == 1:  # Redshift: no correlated subqueries, so the anti-join is NOT IN
-        statements.append(f"DELETE FROM {table} WHERE {keys[0]} NOT IN (SELECT {keys[0]} FROM {temp})")
+        statements.append(f"DELETE FROM {table} WHERE {keys[0]} NOT IN (SELECT {keys[0]} FROM {scratch})")
         on = f"{table}.{keys[0]} = m.{keys[0]}"
         sets = ", ".join(f"{c} = m.{c}" for c in others)
         values = ", ".join(f"m.{c}" for c in columns)
         statements.append(
-            f"MERGE INTO {table} USING {temp} AS m ON {on}\n"
+            f"MERGE INTO {table} USING {scratch} AS m ON {on}\n"
             + (f"WHEN MATCHED THEN UPDATE SET {sets}\n" if others else "")
             + f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
         )
     else:  # a composite key: NOT IN cannot compare rows on Redshift, so delete-insert
-        statements += [f"DELETE FROM {table}", f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp}"]
-    statements.append(f"DROP TABLE {temp}")
+        statements += [f"DELETE FROM {table}", f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch}"]
+    statements.append(f"DROP TABLE {scratch}")
     return statements
 
 
@@ -109,6 +123,7 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
 MACROS: dict[str, Callable[..., str]] = {
     "epoch_ms": epoch_ms,
     "not_materialized": not_materialized,
+    "temp": temp,
     "clean": lambda dialect, value: clean(value),
 }
 

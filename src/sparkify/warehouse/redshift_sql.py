@@ -20,6 +20,7 @@ from typing import Any
 from sparkify.errors import SparkifyError
 from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, StageResult
+from sparkify.warehouse.dialects import temp
 from sparkify.warehouse.redshift_target import region, role_arn, s3_uri
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements as rendered_model, read_sql, split_statements, star_statements
 
@@ -168,7 +169,7 @@ def create_statements() -> list[str]:
 def copy_table(source: Source) -> str:
     """The batch's temp table. A name starting with # is always a temp table in Redshift, so no
     user table can have it, and no statement can reach a user's table through the search_path."""
-    return f'"#copy_{source.name}"'
+    return temp(DIALECT, f"copy_{source.name}")
 
 
 def copy_sql(

@@ -33,7 +33,7 @@ WHERE songplay_id NOT IN (
 --    copies of an event share its number (dense_rank), and one row per play is kept; one sort
 --    serves every window (a copy follows its first copy, so `lead` tells whether there are more).
 --    Redshift has neither a WINDOW clause nor RANGE frames, so each OVER is spelled out.
-CREATE TEMP TABLE songplays_new AS
+CREATE TEMP TABLE {{ temp(songplays_new) }} AS
 SELECT user_id, session_id, item_in_session, ts, copied,
        (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays) + number AS songplay_id
 FROM (
@@ -62,14 +62,14 @@ FROM (
 WHERE copy = first_copy;
 
 -- 3. Songs with their own artist name, and how many songs share that (title, name).
-CREATE TEMP TABLE songplays_songs AS
+CREATE TEMP TABLE {{ temp(songplays_songs) }} AS
 SELECT song_id, artist_id, title, artist_name AS name, duration,
        count(*) OVER (PARTITION BY title, artist_name) AS namesakes
 FROM analytics.songs;
 
 -- 4. The few new plays that need ranking: those staged more than once, and those whose title and
 --    artist name several songs. Per play: the copy that gives its columns, and its best song.
-CREATE TEMP TABLE songplays_ranked AS
+CREATE TEMP TABLE {{ temp(songplays_ranked) }} AS
 WITH play_copies AS (
     SELECT n.user_id, n.session_id, n.item_in_session, n.ts, e.load_id, e.source_file, e.source_line,
            e.length, e.title, e.name
@@ -83,10 +83,10 @@ WITH play_copies AS (
         LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
         WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
     ) AS e
-    JOIN songplays_new AS n
+    JOIN {{ temp(songplays_new) }} AS n
       ON n.user_id = e.play_user_id AND n.session_id = e.session_id
      AND n.item_in_session = e.item_in_session AND n.ts = e.ts
-    LEFT JOIN (SELECT DISTINCT title, name FROM songplays_songs WHERE namesakes > 1) AS shared
+    LEFT JOIN (SELECT DISTINCT title, name FROM {{ temp(songplays_songs) }} WHERE namesakes > 1) AS shared
       ON shared.title = e.title AND shared.name = e.name
     WHERE n.copied = 1 OR shared.title IS NOT NULL
 )
@@ -108,7 +108,7 @@ LEFT JOIN (
                    ORDER BY abs(s.duration - c.length) NULLS LAST, s.song_id
                ) AS rank
         FROM play_copies AS c
-        JOIN songplays_songs AS s ON s.title = c.title AND s.name = c.name
+        JOIN {{ temp(songplays_songs) }} AS s ON s.title = c.title AND s.name = c.name
     ) AS candidates
     WHERE rank = 1
 ) AS best
@@ -131,16 +131,16 @@ FROM (
     FROM staging.staging_events AS e
     WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
 ) AS e
-JOIN songplays_new AS n
+JOIN {{ temp(songplays_new) }} AS n
   ON n.user_id = e.play_user_id AND n.session_id = e.session_id
  AND n.item_in_session = e.item_in_session AND n.ts = e.ts
 LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
 LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
-LEFT JOIN songplays_songs AS s
+LEFT JOIN {{ temp(songplays_songs) }} AS s
   ON s.namesakes = 1 AND s.title = {{ clean(COALESCE(rs.fixed, e.song)) }}
  AND s.name = {{ clean(COALESCE(ra.fixed, e.artist)) }}
 LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location
-LEFT JOIN songplays_ranked AS r
+LEFT JOIN {{ temp(songplays_ranked) }} AS r
   ON r.user_id = n.user_id AND r.session_id = n.session_id
  AND r.item_in_session = n.item_in_session AND r.ts = n.ts
 WHERE r.user_id IS NULL;
@@ -151,16 +151,16 @@ INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_i
 SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, r.song_id, r.artist_id,
        n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
        n.item_in_session
-FROM songplays_ranked AS r
+FROM {{ temp(songplays_ranked) }} AS r
 JOIN staging.staging_events AS e
   ON e.load_id = r.load_id AND e.source_file = r.source_file AND e.source_line = r.source_line
-JOIN songplays_new AS n
+JOIN {{ temp(songplays_new) }} AS n
   ON n.user_id = r.user_id AND n.session_id = r.session_id
  AND n.item_in_session = r.item_in_session AND n.ts = r.ts
 LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location;
 
-DROP TABLE songplays_new;
+DROP TABLE {{ temp(songplays_new) }};
 
-DROP TABLE songplays_ranked;
+DROP TABLE {{ temp(songplays_ranked) }};
 
-DROP TABLE songplays_songs;
+DROP TABLE {{ temp(songplays_songs) }};
