@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sparkify.config import mask_url
+from sparkify.config import mask_secrets, remember_secrets
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
 from sparkify.staging.tables import SOURCES, Source
@@ -57,6 +57,7 @@ class RedshiftWarehouse(Warehouse):
         self._s3_client: Any = None
         login = find_login(self.target)
         password = self._password = login.password
+        remember_secrets(password)  # masked in everything printed from now on, temporary or not
         try:
             self.con = self._connect(
                 host=self.target.host, port=self.target.port, dbname=self.target.database,
@@ -65,7 +66,7 @@ class RedshiftWarehouse(Warehouse):
                 sslmode=os.environ.get("PGSSLMODE", "require"),
             )
         except psycopg.Error as exc:
-            raise SparkifyError(f"cannot connect to {mask_url(url)!r} as {login.user} (password from {login.source}): "
+            raise SparkifyError(f"cannot connect to {mask_secrets(url)!r} as {login.user} (password from {login.source}): "
                                 f"{_first_line(exc, password)}") from None
         for statement in SESSION_SQL:
             self._run(statement)
@@ -263,4 +264,4 @@ class _NoDriver:
 def _first_line(exc: BaseException, password: str | None = None) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    return line.replace(password, "***") if password else line
+    return mask_secrets(line, password)

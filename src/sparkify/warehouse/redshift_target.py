@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sparkify.config import mask_url
+from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
 
 PASSWORD_ENVS = ("SPARKIFY_REDSHIFT_PASSWORD", "PGPASSWORD")
@@ -66,7 +66,7 @@ class RedshiftTarget:
 def parse_url(url: str) -> RedshiftTarget:
     parts = urlsplit(url)
     if parts.scheme != "redshift" or not parts.hostname:
-        raise SparkifyError(f"warehouse {mask_url(url)!r}: expected redshift://user@host:5439/db?iam_role=…")
+        raise SparkifyError(f"warehouse {mask_secrets(url)!r}: expected redshift://user@host:5439/db?iam_role=…")
     if parts.password:
         raise SparkifyError(
             "put the Redshift password in $SPARKIFY_REDSHIFT_PASSWORD (or let `sparkify cluster up` keep it "
