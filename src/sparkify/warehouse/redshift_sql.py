@@ -21,6 +21,7 @@ from sparkify.errors import SparkifyError
 from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, StageResult
 from sparkify.warehouse.dialects import temp
+from sparkify.warehouse.recorder import Placeholder
 from sparkify.warehouse.redshift_target import region, role_arn, s3_uri
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements as rendered_model, read_sql, split_statements, star_statements
 
@@ -97,6 +98,8 @@ def sql_value(value: Any) -> str:
     """One Python value as Redshift SQL (None, bool, int, float, str; anything else as its str)."""
     if value is None:
         return "NULL"
+    if isinstance(value, Placeholder):  # the dry run's `:names`
+        return str(value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
