@@ -29,7 +29,7 @@ def test_queries_lists_every_named_query() -> None:
     assert result.exit_code == 0, result.output
     for name in QUERIES:
         assert name in result.output
-    assert len(QUERIES) == 16
+    assert len(QUERIES) == 22
 
 
 def test_song_match_rate_is_1_of_6820(sample_warehouse: str) -> None:

@@ -7,6 +7,7 @@ rendered from the same results.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,11 @@ from sparkify.warehouse.base import QueryResult, Warehouse
 
 #: The questions, in the order the report answers them.
 QUERIES = (
-    "song_match_rate", "top_songs", "top_artists", "plays_by_day", "plays_by_hour", "busiest_hour",
-    "plays_by_weekday", "plays_by_weekday_hour", "plays_by_level", "paid_share_by_day",
-    "level_changes_by_week", "top_locations", "quiet_locations", "user_agents", "most_active_users",
-    "churn_risk",
+    "song_match_rate", "top_songs", "top_artists", "plays_by_day", "new_vs_returning_by_day",
+    "plays_by_hour", "busiest_hour", "plays_by_weekday", "plays_by_weekday_hour", "plays_by_level",
+    "sessions_by_level", "paid_share_by_day", "level_changes_by_week", "retention_by_week",
+    "churn_rate_by_week", "plays_by_gender", "plays_by_state", "top_locations", "quiet_locations",
+    "user_agents", "most_active_users", "churn_risk",
 )
 
 DEFAULT_LIMIT = 10
@@ -29,6 +31,7 @@ DEFAULT_CHURN_DAYS = 7
 
 _HEADER = re.compile(r"^--\s*(title|description|chart)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"\{(limit|churn_days)\}")
+_PERIOD = re.compile(r"\{in_period:([a-z_][a-z_.]*)\}")
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,44 @@ class Question:
 
 @dataclass
 class Params:
+    """What the report is asked: top-N size, churn window, and the days it covers (both included)."""
+
     limit: int = DEFAULT_LIMIT
     churn_days: int = DEFAULT_CHURN_DAYS
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise SparkifyError(f"the period starts ({self.date_from}) after it ends ({self.date_to})")
+
+    def period(self, column: str) -> str:
+        """A condition keeping `column` (a timestamp) inside the period; TRUE when there is none."""
+        parts = []
+        if self.date_from:
+            parts.append(f"{column} >= TIMESTAMP '{self.date_from.isoformat()} 00:00:00'")
+        if self.date_to:
+            parts.append(f"{column} < TIMESTAMP '{(self.date_to + dt.timedelta(days=1)).isoformat()} 00:00:00'")
+        return " AND ".join(parts) or "1 = 1"
 
     def fill(self, text: str) -> str:
-        """Put the parameters into SQL or a description; they are ints, so this is injection-free.
+        """Put the parameters into SQL or a description; ints and dates, so this is injection-free.
 
         Inlined rather than bound because the backends' drivers disagree on placeholders (?, %s).
+        `{songplays}` is the plays of the period (always followed by an alias in the SQL files),
+        `{in_period:COLUMN}` a condition for other timestamps (user versions).
         """
+        plays = ("analytics.songplays" if not (self.date_from or self.date_to)
+                 else f"(SELECT * FROM analytics.songplays WHERE {self.period('start_time')})")
+        text = text.replace("{songplays}", plays)
+        text = _PERIOD.sub(lambda m: self.period(m.group(1)), text)
         return _PARAM.sub(lambda m: str(int(getattr(self, m.group(1)))), text)
+
+    def describe(self) -> str:
+        """The period in words, for page headers: '' when the report covers everything."""
+        if not (self.date_from or self.date_to):
+            return ""
+        return f"Period: {self.date_from or 'the first play'} to {self.date_to or 'the last play'} (UTC days, both included)."
 
 
 def question(name: str, dialect: str, params: Params | None = None) -> Question:

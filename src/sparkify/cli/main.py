@@ -163,10 +163,26 @@ def check(warehouse: str | None, checks_files: tuple[str, ...], no_builtin: bool
         sys.exit(1)
 
 
-def _report_params(limit: int, churn_days: int) -> Any:
+def _day(flag: str, value: str | None) -> Any:
+    """A --from/--to value as a date, or one clear line naming the flag."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise SparkifyError(f"{flag} {value!r}: not a date; use YYYY-MM-DD, e.g. 2018-11-05") from None
+
+
+def _report_params(limit: int, churn_days: int, date_from: str | None = None, date_to: str | None = None) -> Any:
     from sparkify.answers.report import Params
 
-    return Params(limit=limit, churn_days=churn_days)
+    start, end = _day("--from", date_from), _day("--to", date_to)
+    try:
+        return Params(limit=limit, churn_days=churn_days, date_from=start, date_to=end)
+    except SparkifyError as exc:
+        raise SparkifyError(f"--from/--to: {exc}") from None
 
 
 report_options = [
@@ -174,6 +190,9 @@ report_options = [
                  help="Rows in each top-N answer."),
     click.option("--churn-days", type=click.IntRange(min=1), default=7, show_default=True,
                  help="A user with no play in this many last days of the data is a churn risk."),
+    click.option("--from", "date_from", metavar="YYYY-MM-DD",
+                 help="Only plays from this day (UTC) on; with --to, e.g. one week."),
+    click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Only plays up to this day (UTC), included."),
 ]
 
 
@@ -193,7 +212,7 @@ def _with_report_options(f: Any) -> Any:
               help="Also write one self-contained HTML page with a chart per question.")
 @_with_report_options
 def report(warehouse: str | None, fmt: str, out_dir: str | None, html_path: str | None, limit: int,
-           churn_days: int) -> None:
+           churn_days: int, date_from: str | None, date_to: str | None) -> None:
     """Answer the analysts' questions from the star schema.
 
     \b
@@ -201,17 +220,19 @@ def report(warehouse: str | None, fmt: str, out_dir: str | None, html_path: str 
       sparkify report
       sparkify report --format csv --out report/
       sparkify report --html report.html
+      sparkify report --html week.html --from 2018-11-05 --to 2018-11-11
     """
     from sparkify.answers import report as rep
 
     if fmt != "table" and not out_dir:
         raise click.UsageError(f"--format {fmt} writes one file per question: give --out DIR")
+    params = _report_params(limit, churn_days, date_from, date_to)
     with _open(warehouse, read_only=True) as wh:
-        answers = rep.run(wh, _report_params(limit, churn_days))
+        answers = rep.run(wh, params)
     if html_path:
         from sparkify.answers.html_report import write_html
 
-        write_html(answers, html_path)
+        write_html(answers, html_path, params.describe())
         err.print(f"Wrote {html_path}", highlight=False)
     if fmt != "table":
         paths = rep.write_files(answers, fmt, out_dir or ".")
@@ -238,16 +259,18 @@ def queries() -> None:
 @warehouse_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @_with_report_options
-def query(name: str, warehouse: str | None, fmt: str, limit: int, churn_days: int) -> None:
+def query(name: str, warehouse: str | None, fmt: str, limit: int, churn_days: int, date_from: str | None,
+          date_to: str | None) -> None:
     """Run one named report query (see `sparkify queries`).
 
     Example: sparkify query top_locations --limit 5 --format csv
     """
     from sparkify.answers import report as rep
 
-    rep.question(name, "duckdb")  # an unknown name fails before the warehouse is opened
+    rep.question(name, "duckdb")  # an unknown name or a bad date fails before the warehouse is opened
+    params = _report_params(limit, churn_days, date_from, date_to)
     with _open(warehouse, read_only=True) as wh:
-        [(q, result)] = rep.run(wh, _report_params(limit, churn_days), (name,))
+        [(q, result)] = rep.run(wh, params, (name,))
     if fmt == "table":
         show(rep.for_terminal(q, result), fmt, out, title=q.title)
     else:

@@ -3,11 +3,11 @@
 -- chart: none
 WITH last_plays AS (
     SELECT user_id, count(*) AS plays, max(start_time) AS last_play
-    FROM analytics.songplays
+    FROM {songplays} AS songplays
     GROUP BY user_id
 ),
 data_end AS (
-    SELECT max(start_time) AS end_time FROM analytics.songplays
+    SELECT max(start_time) AS end_time FROM {songplays} AS songplays
 )
 SELECT l.user_id, u.first_name, u.last_name, u.level AS current_level, l.plays, l.last_play,
        CAST(d.end_time AS DATE) - CAST(l.last_play AS DATE) AS days_idle

@@ -6,6 +6,6 @@ SELECT CAST(start_time AS DATE) AS day,
        count(DISTINCT CASE WHEN level = 'paid' THEN user_id END) AS paid_listeners,
        ROUND(100.0 * count(DISTINCT CASE WHEN level = 'paid' THEN user_id END) / count(DISTINCT user_id), 1)
            AS paid_share_pct
-FROM analytics.songplays
+FROM {songplays} AS songplays
 GROUP BY CAST(start_time AS DATE)
 ORDER BY day;

@@ -5,4 +5,4 @@ SELECT count(*) AS plays,
        count(song_id) AS matched_plays,
        count(*) - count(song_id) AS unmatched_plays,
        ROUND(100.0 * count(song_id) / NULLIF(count(*), 0), 3) AS match_rate_pct
-FROM analytics.songplays;
+FROM {songplays} AS songplays;

@@ -19,7 +19,7 @@ WITH parsed AS (
                 WHEN user_agent LIKE '%Mac OS X%' OR user_agent LIKE '%Macintosh%' THEN 'Mac OS X'
                 WHEN user_agent LIKE '%Linux%' OR user_agent LIKE '%X11%' THEN 'Linux'
                 ELSE 'Other' END AS os
-    FROM analytics.songplays
+    FROM {songplays} AS songplays
 )
 SELECT browser, os, count(*) AS plays, count(DISTINCT user_id) AS listeners
 FROM parsed
