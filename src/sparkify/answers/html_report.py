@@ -20,6 +20,11 @@ WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 TABLE_OPEN_ROWS = 12  # longer tables start folded under their chart
 #: Answers shown in the page's header (the match-rate banner, the key numbers) instead of a section.
 IN_HEADER = ("song_match_rate", "busiest_hour")
+#: Panels ranked by plays matched to the catalogue (the star has no other song names yet).
+RANKED_BY_MATCH = ("top_songs", "top_artists")
+#: Axis titles for well-known columns; others are the column name with spaces.
+TITLES = {"hour": "hour of day (UTC)", "day": "day (UTC)", "week": "week (starting Monday)",
+          "weekday": "weekday", "weekday_name": "weekday", "cohort_week": "cohort (week of first play)"}
 
 STYLE = """
 :root { color-scheme: light; --ink: #1f2933; --muted: #5b6770; --line: #e3e7eb; --warn: #fff4e5; }
@@ -36,7 +41,10 @@ h1 { margin: 0 0 4px; font-size: 24px; }
 .kpi { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .kpi .value { font-size: 22px; font-weight: 600; }
 .kpi .label { color: var(--muted); }
-main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; padding: 16px 28px; }
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 540px), 1fr)); gap: 16px;
+       padding: 16px 28px; }
+@media (max-width: 600px) { header, main { padding-left: 10px; padding-right: 10px; }
+                            .callout, .kpis { margin-left: 10px; margin-right: 10px; } }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; min-width: 0; }
 section.wide { grid-column: 1 / -1; }
 section h2 { font-size: 17px; margin: 0 0 2px; }
@@ -44,24 +52,28 @@ section p { color: var(--muted); margin: 0 0 8px; }
 svg.chart { width: 100%; height: auto; max-width: 640px; display: block; font-family: inherit; fill: var(--ink); }
 .scroll { max-height: 360px; overflow: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
-th { white-space: normal; vertical-align: bottom; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+th { vertical-align: bottom; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
+td.when { white-space: nowrap; }
+.ranking { color: var(--ink); font-weight: 600; }
 details summary { cursor: pointer; color: var(--muted); margin-top: 6px; }
 code { font-size: 12px; }
 """
 
 
-def write_html(answers: list[tuple[Question, QueryResult]], path: str | Path) -> Path:
+def write_html(answers: list[tuple[Question, QueryResult]], path: str | Path, period: str = "") -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(answers), encoding="utf-8")
+    target.write_text(render(answers, period), encoding="utf-8")
     return target
 
 
-def render(answers: list[tuple[Question, QueryResult]]) -> str:
+def render(answers: list[tuple[Question, QueryResult]], period: str = "") -> str:
+    """The page; `period` (Params.describe()) says which days it covers when not all."""
     by_name = {q.name: r for q, r in answers}
-    sections = "\n".join(_section(q, r) for q, r in answers if q.name not in IN_HEADER)
+    sections = "\n".join(_section(q, r, by_name.get("song_match_rate")) for q, r in answers
+                          if q.name not in IN_HEADER)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -73,7 +85,7 @@ def render(answers: list[tuple[Question, QueryResult]]) -> str:
 <body>
 <header>
 <h1>Sparkify listening report</h1>
-<p class="meta">{esc(_period(by_name.get("plays_by_day")))} Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.</p>
+<p class="meta">{esc(period)} {esc(_period(by_name.get("plays_by_day")))} Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.</p>
 </header>
 {_match_callout(by_name.get("song_match_rate"))}
 {_kpis(by_name)}
@@ -110,21 +122,49 @@ def _kpis(by_name: dict[str, QueryResult]) -> str:
     cards: list[tuple[str, str]] = []
     match = _rows(by_name.get("song_match_rate"))
     if match:
-        cards.append((svg.fmt_number(float(match[0]["plays"] or 0)), "plays"))
+        cards.append((svg.fmt_number(int(match[0]["plays"] or 0)), "plays"))
     paid = [r for r in _rows(by_name.get("plays_by_level")) if r.get("level") == "paid"]
     if paid:
-        cards.append((f"{_cell(paid[0]['share_pct'])}%", f"of plays on the paid level ({svg.fmt_number(float(paid[0]['plays']))})"))
+        cards.append((f"{_cell(paid[0]['share_pct'])}%", f"of plays on the paid level ({svg.fmt_number(int(paid[0]['plays']))})"))
     busiest = _rows(by_name.get("busiest_hour"))
     if busiest:
         cards.append((f"{int(busiest[0]['hour']):02d}:00", f"busiest hour, UTC ({_cell(busiest[0]['share_pct'])}% of plays)"))
-    if "churn_risk" in by_name:
-        cards.append((str(len(by_name["churn_risk"].rows)), "users at churn risk"))
+    churn = _rows(by_name.get("churn_rate_by_week"))
+    if churn:
+        cards.append((f"{_cell(churn[-1]['churn_rate_pct'])}%",
+                      f"weekly churn (week of {_cell(churn[-1]['week'])}; {_trend(churn, 'churn_rate_pct')})"))
+    if "churn_risk" in by_name and match:
+        idle, users = len(by_name["churn_risk"].rows), _listeners(by_name)
+        share = f" ({100.0 * idle / users:.0f}% of {svg.fmt_number(users)} listeners)" if users else ""
+        cards.append((svg.fmt_number(idle), f"users at churn risk{share}"))
     body = "".join(f'<div class="kpi"><div class="value">{esc(v)}</div><div class="label">{esc(k)}</div></div>'
                    for v, k in cards)
     return f'<div class="kpis">{body}</div>'
 
 
-def _section(q: Question, result: QueryResult) -> str:
+def _trend(rows: list[dict[str, Any]], column: str) -> str:
+    """`up 3.1 points on the week before` from the last two rows."""
+    if len(rows) < 2:
+        return "no earlier week"
+    change = _num(rows[-1][column]) - _num(rows[-2][column])
+    word = "up" if change > 0 else "down" if change < 0 else "unchanged"
+    return f"{word} {abs(change):.1f} points on the week before" if change else "unchanged on the week before"
+
+
+def _listeners(by_name: dict[str, QueryResult]) -> int:
+    return sum(int(r["listeners"]) for r in _rows(by_name.get("plays_by_gender")))
+
+
+def _ranking_note(q: Question, match: QueryResult | None) -> str:
+    """Song and artist panels say which plays their ranking counts."""
+    if q.name not in RANKED_BY_MATCH or not match or not match.rows:
+        return ""
+    row = dict(zip(match.columns, match.rows[0]))
+    return (f'<p class="ranking">Ranking: plays matched to a catalogue song, '
+            f'{svg.fmt_number(int(row["matched_plays"] or 0))} of {svg.fmt_number(int(row["plays"] or 0))} plays.</p>')
+
+
+def _section(q: Question, result: QueryResult, match: QueryResult | None = None) -> str:
     chart = _chart(q, result) if result.rows else ""
     table = _table(result)
     if chart and len(result.rows) > TABLE_OPEN_ROWS:
@@ -134,32 +174,43 @@ def _section(q: Question, result: QueryResult) -> str:
     empty = "<p><em>No rows.</em></p>" if not result.rows else ""
     wide = ' class="wide"' if not chart else ""
     return (f'<section id="{esc(q.name)}"{wide}><h2>{esc(q.title)}</h2><p>{esc(q.description)} '
-            f'<code>sparkify query {esc(q.name)}</code></p>{chart}{empty}'
+            f'<code>sparkify query {esc(q.name)}</code></p>{_ranking_note(q, match)}{chart}{empty}'
             f'<div class="scroll">{table}</div></section>')
+
+
+def _title(spec_value: str | None, columns: list[str]) -> str:
+    if spec_value:
+        return spec_value.replace("_", " ")
+    return " · ".join(TITLES.get(c, c.replace("_", " ")) for c in columns)
 
 
 def _chart(q: Question, result: QueryResult) -> str:
     rows, spec = _rows(result), q.chart
-    label = q.title
+    label, opt = q.title, spec.options
+    suffix = "%" if "percent" in spec.flags else ""
     if spec.kind == "bar":
         label_cols, value_cols = spec.columns("label"), spec.columns("value")
         rows = _fill_hours(rows, label_cols[0], value_cols)
         labels = [" · ".join(_cell(r[c]) for c in label_cols if r.get(c) not in (None, "")) for r in rows]
         if "vertical" in spec.flags:
-            series = {c: [_num(r[c]) for r in rows] for c in value_cols}
-            return svg.columns(labels, series, label, highlight_max=label_cols[0] == "hour")
-        return svg.hbar(labels, [_num(r[value_cols[0]]) for r in rows], label)
+            series = {c.replace("_", " "): [_num(r[c]) for r in rows] for c in value_cols}
+            return svg.columns(labels, series, label, _title(opt.get("xtitle"), label_cols),
+                               _title(opt.get("ytitle"), value_cols), highlight_max=label_cols[0] == "hour")
+        return svg.hbar(labels, [_num(r[value_cols[0]]) for r in rows], label,
+                        _title(opt.get("xtitle"), value_cols[:1]), _title(opt.get("ytitle"), label_cols))
     if spec.kind == "line":
-        x, y = spec.options["x"], spec.options["y"]
-        return svg.line([_cell(r[x]) for r in rows], [_num(r[y]) for r in rows], label,
-                        suffix="%" if "percent" in spec.flags else "")
+        x, ys = opt["x"], spec.columns("y")
+        series = {c.replace("_", " "): [_num(r[c]) for r in rows] for c in ys}
+        return svg.line([_cell(r[x]) for r in rows], series, label, _title(opt.get("xtitle"), [x]),
+                        _title(opt.get("ytitle"), ys), suffix=suffix)
     if spec.kind == "heatmap":
-        x, y, value = spec.options["x"], spec.options["y"], spec.options["value"]
+        x, y, value = opt["x"], opt["y"], opt["value"]
         xs = list(range(24)) if x == "hour" else sorted({r[x] for r in rows})
         ys = list(range(7)) if y == "weekday" else sorted({r[y] for r in rows})
         cells = {(ys.index(r[y]), xs.index(r[x])): _num(r[value]) for r in rows if r[y] in ys and r[x] in xs}
         row_names = [WEEKDAYS[v] if y == "weekday" else _cell(v) for v in ys]
-        return svg.heatmap(row_names, [_cell(v) for v in xs], cells, label)
+        return svg.heatmap(row_names, [_cell(v) for v in xs], cells, label, _title(opt.get("xtitle"), [x]),
+                           _title(opt.get("ytitle"), [y]), _title(None, [value]), suffix=suffix)
     return ""
 
 
@@ -174,10 +225,13 @@ def _fill_hours(rows: list[dict[str, Any]], label_col: str, value_cols: list[str
 def _table(result: QueryResult) -> str:
     numeric = [any(isinstance(r[i], (int, float, decimal.Decimal)) and not isinstance(r[i], bool)
                    for r in result.rows) for i in range(len(result.columns))]
-    head = "".join(f'<th class="{"num" if n else ""}">{esc(c.replace("_", " "))}</th>'
-                   for c, n in zip(result.columns, numeric))
+    when = [any(isinstance(r[i], (dt.date, dt.datetime)) for r in result.rows) for i in range(len(result.columns))]
+    kinds = ["num" if n else "when" if w else "" for n, w in zip(numeric, when)]
+    head = "".join(f'<th class="{k}">{esc(c.replace("_", " "))}</th>' for c, k in zip(result.columns, kinds))
+    plain = [c.endswith("_id") or c == "year" for c in result.columns]  # identifiers: no thousands separator
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"num" if n else ""}">{esc(_cell(v))}</td>' for v, n in zip(row, numeric))
+        "<tr>" + "".join(f'<td class="{k}">{esc(str(v) if p and v is not None else _cell(v))}</td>'
+                         for v, k, p in zip(row, kinds, plain))
         + "</tr>"
         for row in result.rows
     )
@@ -193,12 +247,15 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value)
-    if isinstance(value, (float, decimal.Decimal)):
-        return f"{float(value):g}" if abs(float(value)) < 1e6 else f"{float(value):,.0f}"
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return svg.fmt_number(value)
     return str(value)
 
 
-def _num(value: Any) -> float:
-    return float(value) if value is not None else 0.0
+def _num(value: Any) -> int | float:
+    """A chart value: counts stay ints (drawn as `9,743`), the rest floats."""
+    if value is None:
+        return 0
+    if isinstance(value, int) or isinstance(value, decimal.Decimal) and int(value.as_tuple().exponent) >= 0:
+        return int(value)
+    return float(value)
