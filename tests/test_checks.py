@@ -110,8 +110,8 @@ BREAKAGES = [
      {"songplays_id_unique"}),
     ("songplay_loaded_twice", [("unkeyed", "songplays"),
                                ("INSERT INTO analytics.songplays SELECT songplay_id + 100000, start_time, user_id, "
-                               "level, song_id, artist_id, session_id, location, user_agent, item_in_session "
-                               "FROM analytics.songplays WHERE songplay_id <= 3")],
+                               "level, song_id, artist_id, session_id, location, user_agent, item_in_session, "
+                               "song_title, artist_name, length FROM analytics.songplays WHERE songplay_id <= 3")],
      {"songplays_event_unique", "songplays_match_staged_events"}),
     ("user_version_twice", [("unkeyed", "users"),
                             "INSERT INTO analytics.users SELECT * FROM analytics.users WHERE user_id = 2"],
@@ -152,7 +152,11 @@ BREAKAGES = [
      {"songplays_match_staged_events"}),
     ("staged_event_lost", [("DELETE FROM staging.staging_events WHERE page = 'NextSong' AND ts = "
                            "(SELECT max(ts) FROM staging.staging_events WHERE page = 'NextSong')")],
-     {"songplays_match_staged_events", "songplays_within_staged_ts_range"}),
+     {"songplays_match_staged_events", "songplays_within_staged_ts_range", "page_views_match_staged_events"}),
+    ("page_views_lost", ["DELETE FROM analytics.page_views"],
+     {"page_views_not_empty", "page_views_match_staged_events"}),
+    ("page_view_twice", ["INSERT INTO analytics.page_views SELECT * FROM analytics.page_views LIMIT 1"],
+     {"page_views_event_unique", "page_views_match_staged_events"}),
     ("songplay_from_the_future", [("UPDATE analytics.songplays SET start_time = TIMESTAMP '2030-01-01 00:00:00' "
                                   "WHERE songplay_id = 9"),
                                   ("INSERT INTO analytics.\"time\" VALUES (TIMESTAMP '2030-01-01 00:00:00', "
@@ -194,7 +198,7 @@ def test_a_failure_prints_the_table_and_exits_1(broken: str) -> None:
     proc = run_sparkify("check", "-w", broken)
     assert proc.returncode == 1, proc.stderr
     assert "songplays_match_staged_events" in proc.stdout and "FAIL" in proc.stdout
-    assert "26 of 27 checks passed" in proc.stderr
+    assert "29 of 30 checks passed" in proc.stderr
 
 
 # --------------------------------------------------------------------------- users' own checks
@@ -300,7 +304,7 @@ def test_etl_runs_the_checks_after_the_load(tmp_path: Path) -> None:
                                         _event("Home", "7", 1541105830797, 1)])
     result = run_cli("etl", "--songs", songs, "--logs", logs, "-w", str(tmp_path / "w.duckdb"))
     assert result.exit_code == 0, result.output
-    assert "27 of 27 checks passed" in result.output
+    assert "30 of 30 checks passed" in result.output
 
 
 def test_a_failed_check_blocks_the_load_write_audit_publish(tmp_path: Path) -> None:
@@ -313,7 +317,7 @@ def test_a_failed_check_blocks_the_load_write_audit_publish(tmp_path: Path) -> N
     assert proc.returncode == 1, proc.stderr
     assert "songplays_not_empty" in proc.stdout and "FAIL" in proc.stdout
     assert "songs_not_empty" not in proc.stdout  # passing checks are counted, not listed
-    assert "load 1 blocked by 3 failed check(s): songplays_not_empty, users_not_empty, time_not_empty" in proc.stderr
+    assert "load 1 blocked by 4 failed check(s): songplays_not_empty, users_not_empty, time_not_empty, page_views_not_empty" in proc.stderr
     assert "Traceback" not in proc.stderr
     with duckdb.connect(warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM analytics.songs").fetchall() == [(0,)]  # nothing published

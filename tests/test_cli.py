@@ -135,7 +135,7 @@ def test_etl_format_json_is_one_document_for_schedulers(sample: Path, tmp_path: 
     events = next(s for s in document["sources"] if s["source"] == "events")
     assert (events["files_loaded"], events["records"], events["staged"], events["rejected"]) == (30, 8056, 8056, 0)
     assert set(document["timings"]) == {"discover", "stage", "star", "audit", "commit"}
-    assert document["checks"]["passed"] == 27 and document["checks"]["failed"] == []
+    assert document["checks"]["passed"] == 30 and document["checks"]["failed"] == []
     again = json.loads(run_sparkify("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
                                     "-w", warehouse, "--format", "json").stdout)
     assert again["status"] == "nothing new" and again["load_id"] is None

@@ -335,7 +335,7 @@ def test_etl_into_redshift_with_local_paths_is_refused_before_connecting(tmp_pat
 
 # -- the Redshift models build the same star (PostgreSQL as the stand-in) ---------------------------
 
-STAR = ("songs", "artists", "users", "songplays", "time")
+STAR = ("songs", "artists", "users", "songplays", "time", "page_views")
 
 
 def _rebuild_star_with_redshift_models(con, snapshot, expected) -> None:

@@ -39,11 +39,11 @@ PARTITIONS: dict[str, tuple[str, ...]] = {
     "songs": ("year", "artist_id"),
     "users": (),
     "artists": (),
+    "page_views": ("year", "month"),
 }
-DERIVED: dict[str, str] = {
-    "songplays": "CAST(EXTRACT(year FROM start_time) AS INTEGER) AS year, "
-                 "CAST(EXTRACT(month FROM start_time) AS INTEGER) AS month",
-}
+_YEAR_MONTH = ("CAST(EXTRACT(year FROM start_time) AS INTEGER) AS year, "
+               "CAST(EXTRACT(month FROM start_time) AS INTEGER) AS month")
+DERIVED: dict[str, str] = {"songplays": _YEAR_MONTH, "page_views": _YEAR_MONTH}
 FILE_NAME = "data.parquet"
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 

@@ -12,7 +12,7 @@ from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
 from sparkify.staging.tables import Source
 
-STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
+STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "page_views")
 STAGING_TABLES = ("staging_events", "staging_songs", "load_errors", "loaded_files", "loads")
 #: Seconds a load waits while another load holds the warehouse (every backend).
 LOCK_TIMEOUT_ENV = "SPARKIFY_LOCK_TIMEOUT"

@@ -12,7 +12,7 @@ from importlib import resources
 from sparkify.warehouse.dialects import expand
 
 #: The star schema's models, in the order they are built.
-MODELS = ("songs", "artists", "users", "songplays", "time")
+MODELS = ("songs", "artists", "users", "songplays", "time", "page_views")
 #: Run after songplays when songs changed: plays staged earlier are matched again.
 REMATCH = "songplays_rematch"
 #: Created with the tables: staging.song_matches, the matching rule the rematch applies.

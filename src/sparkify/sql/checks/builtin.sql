@@ -36,6 +36,11 @@ SELECT count(*) FROM analytics.artists;
 -- expect: > 0
 SELECT count(*) FROM analytics."time";
 
+-- check: page_views_not_empty
+-- description: analytics.page_views has rows
+-- expect: > 0
+SELECT count(*) FROM analytics.page_views;
+
 -- ---------------------------------------------------------------- no NULL keys
 
 -- check: songplays_keys_not_null
@@ -173,6 +178,22 @@ SELECT (SELECT count(*) FROM analytics.songplays)
             WHERE page = 'NextSong' AND user_id <> ''
               AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
         ) AS events);
+
+-- check: page_views_match_staged_events
+-- description: page views minus distinct staged events with a userId, page, ts, session and item (duplicates staged twice count once)
+SELECT (SELECT count(*) FROM analytics.page_views)
+     - (SELECT count(*) FROM (
+            SELECT DISTINCT user_id, session_id, item_in_session, ts FROM staging.staging_events
+            WHERE user_id <> '' AND NULLIF(TRIM(page), '') IS NOT NULL
+              AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
+        ) AS events);
+
+-- check: page_views_event_unique
+-- description: page views sharing (user_id, session_id, item_in_session, start_time) with another
+SELECT count(*) - (SELECT count(*) FROM (
+           SELECT DISTINCT user_id, session_id, item_in_session, start_time FROM analytics.page_views
+       ) AS keys)
+FROM analytics.page_views;
 
 -- check: songplays_within_staged_ts_range
 -- description: songplays whose start_time is outside the range of staged event timestamps

@@ -100,8 +100,21 @@ CREATE TABLE analytics.songplays (
     session_id       BIGINT NOT NULL,
     location         VARCHAR,
     user_agent       VARCHAR,
-    item_in_session  BIGINT NOT NULL
+    item_in_session  BIGINT NOT NULL,
+    song_title       VARCHAR,          -- the event's song, artist and length (after text repair),
+    artist_name      VARCHAR,          -- matched to a catalogue song or not
+    length           DOUBLE
 );
+
+-- Every event with a userId, whatever its page (Home, Upgrade, NextSong …): the funnels.
+CREATE TABLE analytics.page_views (
+    start_time       TIMESTAMP NOT NULL,
+    user_id          BIGINT NOT NULL,
+    level            VARCHAR,
+    session_id       BIGINT NOT NULL,
+    item_in_session  BIGINT NOT NULL,
+    page             VARCHAR NOT NULL   -- one row per (user_id, session_id, item_in_session, start_time):
+);                                      -- a check, not an index (the model rebuilds the table each load)
 
 CREATE TABLE analytics."time" (
     start_time  TIMESTAMP PRIMARY KEY,
@@ -123,3 +136,4 @@ CREATE VIEW main.users_current AS SELECT * FROM analytics.users_current;
 CREATE VIEW main.songs AS SELECT * FROM analytics.songs;
 CREATE VIEW main.artists AS SELECT * FROM analytics.artists;
 CREATE VIEW main."time" AS SELECT * FROM analytics."time";
+CREATE VIEW main.page_views AS SELECT * FROM analytics.page_views;

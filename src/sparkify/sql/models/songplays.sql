@@ -116,12 +116,14 @@ LEFT JOIN (
  AND best.item_in_session = c.item_in_session AND best.ts = c.ts
 WHERE c.copy = 1;
 
--- 5. The new plays that need no ranking: one copy, naming at most one song.
+-- 5. The new plays that need no ranking: one copy, naming at most one song. Every play keeps the
+--    event's own song, artist (after repair) and length, whether a catalogue song matched or not.
 INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
-                                 session_id, location, user_agent, item_in_session)
+                                 session_id, location, user_agent, item_in_session,
+                                 song_title, artist_name, length)
 SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, s.song_id, s.artist_id,
        n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
-       n.item_in_session
+       n.item_in_session, {{ clean(COALESCE(rs.fixed, e.song)) }}, {{ clean(COALESCE(ra.fixed, e.artist)) }}, e.length
 FROM (
     -- play_user_id: the user of a NextSong event, NULL for other events (they join no play).
     -- Joining on it instead of filtering the events first lets DuckDB see this side as the whole
@@ -147,17 +149,20 @@ WHERE r.user_id IS NULL;
 
 -- 6. The ranked plays: their chosen copy, with the song ranked in step 4.
 INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_id, artist_id,
-                                 session_id, location, user_agent, item_in_session)
+                                 session_id, location, user_agent, item_in_session,
+                                 song_title, artist_name, length)
 SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, r.song_id, r.artist_id,
        n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
-       n.item_in_session
+       n.item_in_session, {{ clean(COALESCE(rs.fixed, e.song)) }}, {{ clean(COALESCE(ra.fixed, e.artist)) }}, e.length
 FROM {{ temp(songplays_ranked) }} AS r
 JOIN staging.staging_events AS e
   ON e.load_id = r.load_id AND e.source_file = r.source_file AND e.source_line = r.source_line
 JOIN {{ temp(songplays_new) }} AS n
   ON n.user_id = r.user_id AND n.session_id = r.session_id
  AND n.item_in_session = r.item_in_session AND n.ts = r.ts
-LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location;
+LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location
+LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
+LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist;
 
 DROP TABLE {{ temp(songplays_new) }};
 

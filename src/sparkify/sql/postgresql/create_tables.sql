@@ -129,10 +129,25 @@ CREATE TABLE analytics.songplays (
     session_id       BIGINT NOT NULL,
     location         VARCHAR COLLATE "C",
     user_agent       VARCHAR COLLATE "C",
-    item_in_session  BIGINT NOT NULL
+    item_in_session  BIGINT NOT NULL,
+    song_title       VARCHAR COLLATE "C",  -- the event's song, artist and length (after text repair),
+    artist_name      VARCHAR COLLATE "C",  -- matched to a catalogue song or not
+    length           DOUBLE PRECISION
 );
 -- The natural key the models match events on (not UNIQUE: the shared models decide that), and
 -- what the report queries filter, group and join on.
+-- Every event with a userId, whatever its page (Home, Upgrade, NextSong …): the funnels.
+CREATE TABLE analytics.page_views (
+    start_time       TIMESTAMP NOT NULL,
+    user_id          BIGINT NOT NULL,
+    level            VARCHAR COLLATE "C",
+    session_id       BIGINT NOT NULL,
+    item_in_session  BIGINT NOT NULL,
+    page             VARCHAR COLLATE "C" NOT NULL,
+    PRIMARY KEY (user_id, session_id, item_in_session, start_time)
+);
+CREATE INDEX page_views_start_time ON analytics.page_views (start_time);
+
 CREATE INDEX songplays_event ON analytics.songplays (user_id, session_id, item_in_session, start_time);
 CREATE INDEX songplays_start_time ON analytics.songplays (start_time);
 CREATE INDEX songplays_song_id ON analytics.songplays (song_id);

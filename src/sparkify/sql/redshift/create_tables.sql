@@ -115,8 +115,23 @@ CREATE TABLE analytics.songplays (
     location         VARCHAR(65535),
     user_agent       VARCHAR(65535),
     item_in_session  BIGINT NOT NULL,
+    song_title       VARCHAR(65535),   -- the event's song, artist and length (after text repair),
+    artist_name      VARCHAR(65535),   -- matched to a catalogue song or not
+    length           DOUBLE PRECISION,
     PRIMARY KEY (songplay_id)
 ) DISTSTYLE KEY DISTKEY(start_time) COMPOUND SORTKEY(start_time);
+
+-- Every event with a userId, whatever its page (Home, Upgrade, NextSong …): the funnels join a
+-- user's views to each other, so the views are distributed on user_id, sorted on start_time.
+CREATE TABLE analytics.page_views (
+    start_time       TIMESTAMP NOT NULL,
+    user_id          BIGINT NOT NULL,
+    level            VARCHAR(256),
+    session_id       BIGINT NOT NULL,
+    item_in_session  BIGINT NOT NULL,
+    page             VARCHAR(256) NOT NULL,
+    PRIMARY KEY (user_id, session_id, item_in_session, start_time)
+) DISTSTYLE KEY DISTKEY(user_id) COMPOUND SORTKEY(start_time);
 
 -- One row per distinct start_time, so it grows with songplays: too big for DISTSTYLE ALL.
 -- Distributed and sorted on start_time: range filters on time skip blocks via zone maps.
