@@ -29,7 +29,7 @@ def test_queries_lists_every_named_query() -> None:
     assert result.exit_code == 0, result.output
     for name in QUERIES:
         assert name in result.output
-    assert len(QUERIES) == 22
+    assert len(QUERIES) == 25
 
 
 def test_song_match_rate_is_1_of_6820(sample_warehouse: str) -> None:
@@ -64,11 +64,31 @@ def test_plays_by_weekday_and_the_heat_map(sample_warehouse: str) -> None:
 
 
 def test_plays_and_listening_time_by_level(sample_warehouse: str) -> None:
-    """Hours come from the catalogue duration of matched plays: the sample's one match is 0.1 h."""
+    """Hours add up the length each play's event logged (songplays.length)."""
     assert query_json(sample_warehouse, "plays_by_level") == [
-        {"level": "paid", "plays": 5591, "share_pct": 82.0, "listeners": 22, "timed_plays": 1, "listening_hours": 0.1},
-        {"level": "free", "plays": 1229, "share_pct": 18.0, "listeners": 82, "timed_plays": 0, "listening_hours": 0.0},
+        {"level": "paid", "plays": 5591, "share_pct": 82.0, "listeners": 22, "timed_plays": 5591,
+         "listening_hours": 382.2},
+        {"level": "free", "plays": 1229, "share_pct": 18.0, "listeners": 82, "timed_plays": 1229,
+         "listening_hours": 85.8},
     ]
+
+
+def test_songs_and_artists_ranked_by_the_names_in_the_logs(sample_warehouse: str) -> None:
+    """1 of 6,820 plays matches the catalogue; the logs' own names rank all of them."""
+    songs = query_json(sample_warehouse, "top_songs_in_logs", "--limit", "2")
+    assert songs == [{"song_title": "You're The One", "artist_name": "Dwight Yoakam", "plays": 37, "listeners": 22},
+                     {"song_title": "Undo", "artist_name": "Björk", "plays": 28, "listeners": 14}]
+    artists = query_json(sample_warehouse, "top_artists_in_logs", "--limit", "2")
+    assert artists == [{"artist_name": "Coldplay", "plays": 58, "listeners": 22},
+                       {"artist_name": "Kings Of Leon", "plays": 55, "listeners": 19}]
+
+
+def test_upgrade_and_downgrade_funnels(sample_warehouse: str) -> None:
+    weeks = {(w["week"], w["path"]): w for w in query_json(sample_warehouse, "upgrade_funnel_by_week")}
+    assert weeks[("2018-11-05", "upgrade")] == {"week": "2018-11-05", "path": "upgrade", "home_users": 55,
+                                                "page_users": 5, "submitted_users": 4, "conversion_pct": 80.0}
+    assert sum(w["submitted_users"] for w in weeks.values() if w["path"] == "upgrade") == 6
+    assert sum(w["submitted_users"] for w in weeks.values() if w["path"] == "downgrade") == 1
 
 
 def test_report_sql_reads_only_the_star_schema() -> None:
@@ -152,7 +172,7 @@ def test_report_writes_one_file_per_question(sample_warehouse: str, tmp_path: Pa
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(text)))
         assert rows[0] == {"level": "paid", "plays": "5591", "share_pct": "82.0", "listeners": "22",
-                           "timed_plays": "1", "listening_hours": "0.1"}
+                           "timed_plays": "5591", "listening_hours": "382.2"}
         assert len(list(csv.reader(io.StringIO((out / "plays_by_weekday_hour.csv").read_text())))) == 169
     else:
         assert json.loads(text)[1]["plays"] == 1229
@@ -229,7 +249,7 @@ def test_postgresql_gives_the_same_answers_and_passes_the_checks(sample: Path, s
     with pg.fresh_database("sparkify_report") as url:
         loaded = run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"), "-w", url)
         assert loaded.exit_code == 0, loaded.output
-        assert "27 of 27 checks passed" in loaded.output
+        assert "30 of 30 checks passed" in loaded.output
         assert run_cli("grant", "--analyst", analyst_role, "-w", url).exit_code == 0
         parts = urlsplit(url)
         as_analyst = urlunsplit(parts._replace(netloc=f"{analyst_role}@{parts.hostname}:{parts.port or 5432}"))

@@ -1,6 +1,7 @@
 """The report's newer questions on a small hand-made data set, on DuckDB and on PostgreSQL.
 
-Five users over three weeks (17 plays, two of them of a catalogue song); every expected answer
+Five users over three weeks (17 plays, two of them of a catalogue song, and a few other pages:
+an upgrade, a visit to the downgrade page); every expected answer
 below was counted by hand from the table in `PLAYS`, not taken from a run.
 """
 
@@ -26,7 +27,8 @@ USERS = {  # user_id: first, last, gender, location
 # (user, session, level, "YYYY-MM-DD HH:MM" UTC, page); items count up within a session.
 # Weeks start on Monday: 2018-11-05, 2018-11-12, 2018-11-19.
 PLAYS = [
-    (1, 10, "free", "2018-11-05 10:00", "NextSong*"),  # * = the catalogue song (200 s)
+    (1, 10, "free", "2018-11-05 09:59", "Home"),
+    (1, 10, "free", "2018-11-05 10:00", "NextSong*"),  # * = the catalogue song (200 s; others 180 s)
     (1, 10, "free", "2018-11-05 10:04", "NextSong"),
     (1, 10, "free", "2018-11-05 10:10", "NextSong"),
     (1, 10, "free", "2018-11-05 10:11", "Upgrade"),
@@ -39,7 +41,9 @@ PLAYS = [
     (4, 40, "free", "2018-11-06 20:05", "NextSong"),
     (1, 11, "paid", "2018-11-12 10:00", "NextSong"),
     (1, 11, "paid", "2018-11-12 10:07", "NextSong"),
+    (2, 21, "paid", "2018-11-13 07:59", "Home"),
     (2, 21, "paid", "2018-11-13 08:00", "NextSong"),
+    (2, 21, "paid", "2018-11-13 08:05", "Downgrade"),
     (5, 50, "free", "2018-11-13 18:00", "NextSong"),
     (5, 50, "free", "2018-11-13 18:01", "NextSong"),
     (5, 50, "free", "2018-11-13 18:02", "NextSong"),
@@ -152,9 +156,26 @@ def test_churn_rate_by_week(warehouse: str) -> None:
     assert rows(answer(warehouse, "churn_rate_by_week")) == [("2018-11-05", 4, 2, 50.0), ("2018-11-12", 3, 1, 33.3)]
 
 
-def test_listening_time_comes_from_matched_songs(warehouse: str) -> None:
-    # Ann's and Bob's first plays are the 200-second catalogue song: 0.06 h each.
-    assert rows(answer(warehouse, "plays_by_level")) == [("free", 11, 64.7, 4, 1, 0.1), ("paid", 6, 35.3, 2, 1, 0.1)]
+def test_listening_time_comes_from_the_logged_length(warehouse: str) -> None:
+    # free: Ann's first play 200 s + 10 plays of 180 s = 2,000 s; paid: Bob's first 200 s + 5 × 180 s.
+    assert rows(answer(warehouse, "plays_by_level")) == [("free", 11, 64.7, 4, 11, 0.6), ("paid", 6, 35.3, 2, 6, 0.3)]
+
+
+def test_rankings_by_the_names_in_the_logs(warehouse: str) -> None:
+    assert rows(answer(warehouse, "top_songs_in_logs")) == [("Unknown Tune", "Nobody", 15, 5),
+                                                            ("Song A", "Artist A", 2, 2)]
+    assert rows(answer(warehouse, "top_artists_in_logs")) == [("Nobody", 15, 5), ("Artist A", 2, 2)]
+    assert rows(answer(warehouse, "top_songs")) == [("Song A", "Artist A", 2, 2)]  # the catalogue's ranking
+
+
+def test_upgrade_and_downgrade_funnels(warehouse: str) -> None:
+    # Week 1: Ann opens Home, then Upgrade, then submits. Week 2: Bob opens Home, then Downgrade only.
+    assert rows(answer(warehouse, "upgrade_funnel_by_week")) == [
+        ("2018-11-05", "upgrade", 1, 1, 1, 100.0), ("2018-11-05", "downgrade", 1, 0, 0, None),
+        ("2018-11-12", "upgrade", 1, 0, 0, None), ("2018-11-12", "downgrade", 1, 1, 0, 0.0),
+    ]
+    assert rows(answer(warehouse, "upgrade_funnel_by_week", "--from", "2018-11-12")) == [
+        ("2018-11-12", "upgrade", 1, 0, 0, None), ("2018-11-12", "downgrade", 1, 1, 0, 0.0)]
 
 
 def test_a_date_range_limits_every_answer(warehouse: str) -> None:

@@ -20,8 +20,9 @@ WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 TABLE_OPEN_ROWS = 12  # longer tables start folded under their chart
 #: Answers shown in the page's header (the match-rate banner, the key numbers) instead of a section.
 IN_HEADER = ("song_match_rate", "busiest_hour")
-#: Panels ranked by plays matched to the catalogue (the star has no other song names yet).
+#: Song and artist panels: ranked by plays matched to the catalogue, or by the names in the logs.
 RANKED_BY_MATCH = ("top_songs", "top_artists")
+RANKED_BY_LOG = ("top_songs_in_logs", "top_artists_in_logs")
 #: Axis titles for well-known columns; others are the column name with spaces.
 TITLES = {"hour": "hour of day (UTC)", "day": "day (UTC)", "week": "week (starting Monday)",
           "weekday": "weekday", "weekday_name": "weekday", "cohort_week": "cohort (week of first play)"}
@@ -72,7 +73,8 @@ def write_html(answers: list[tuple[Question, QueryResult]], path: str | Path, pe
 def render(answers: list[tuple[Question, QueryResult]], period: str = "") -> str:
     """The page; `period` (Params.describe()) says which days it covers when not all."""
     by_name = {q.name: r for q, r in answers}
-    sections = "\n".join(_section(q, r, by_name.get("song_match_rate")) for q, r in answers
+    match = by_name.get("song_match_rate")
+    sections = "\n".join(_section(q, r, match) for q, r in _in_page_order(answers, match)
                           if q.name not in IN_HEADER)
     return f"""<!doctype html>
 <html lang="en">
@@ -157,11 +159,29 @@ def _listeners(by_name: dict[str, QueryResult]) -> int:
 
 def _ranking_note(q: Question, match: QueryResult | None) -> str:
     """Song and artist panels say which plays their ranking counts."""
-    if q.name not in RANKED_BY_MATCH or not match or not match.rows:
+    if q.name not in RANKED_BY_MATCH + RANKED_BY_LOG or not match or not match.rows:
         return ""
     row = dict(zip(match.columns, match.rows[0]))
-    return (f'<p class="ranking">Ranking: plays matched to a catalogue song, '
-            f'{svg.fmt_number(int(row["matched_plays"] or 0))} of {svg.fmt_number(int(row["plays"] or 0))} plays.</p>')
+    plays, matched = svg.fmt_number(int(row["plays"] or 0)), svg.fmt_number(int(row["matched_plays"] or 0))
+    if q.name in RANKED_BY_LOG:
+        return f'<p class="ranking">Ranking: all {plays} plays, by the names their events logged.</p>'
+    return f'<p class="ranking">Ranking: plays matched to a catalogue song, {matched} of {plays} plays.</p>'
+
+
+def _few_matched(match: QueryResult | None) -> bool:
+    row = dict(zip(match.columns, match.rows[0])) if match and match.rows else {}
+    return int(row.get("matched_plays") or 0) < int(row.get("plays") or 0) / 2
+
+
+def _in_page_order(answers: list[tuple[Question, QueryResult]], match: QueryResult | None,
+                   ) -> list[tuple[Question, QueryResult]]:
+    """When few plays matched a song, the rankings by the logs' names come before the catalogue's."""
+    if not _few_matched(match):
+        return answers
+    by_log = [a for a in answers if a[0].name in RANKED_BY_LOG]
+    rest = [a for a in answers if a[0].name not in RANKED_BY_LOG]
+    at = next((i for i, a in enumerate(rest) if a[0].name in RANKED_BY_MATCH), len(rest))
+    return rest[:at] + by_log + rest[at:]
 
 
 def _section(q: Question, result: QueryResult, match: QueryResult | None = None) -> str:
@@ -172,7 +192,7 @@ def _section(q: Question, result: QueryResult, match: QueryResult | None = None)
     elif chart:
         table = f"<details open><summary>Table</summary>{table}</details>"
     empty = "<p><em>No rows.</em></p>" if not result.rows else ""
-    wide = ' class="wide"' if not chart else ""
+    wide = ' class="wide"' if not chart or "wide" in q.chart.flags else ""
     return (f'<section id="{esc(q.name)}"{wide}><h2>{esc(q.title)}</h2><p>{esc(q.description)} '
             f'<code>sparkify query {esc(q.name)}</code></p>{_ranking_note(q, match)}{chart}{empty}'
             f'<div class="scroll">{table}</div></section>')

@@ -19,13 +19,16 @@ from sparkify.warehouse.base import QueryResult, Warehouse
 
 #: The questions, in the order the report answers them.
 QUERIES = (
-    "song_match_rate", "top_songs", "top_artists", "plays_by_day", "new_vs_returning_by_day",
-    "plays_by_hour", "busiest_hour", "plays_by_weekday", "plays_by_weekday_hour", "plays_by_level",
-    "sessions_by_level", "paid_share_by_day", "level_changes_by_week", "retention_by_week",
-    "churn_rate_by_week", "plays_by_gender", "plays_by_state", "top_locations", "quiet_locations",
-    "user_agents", "most_active_users", "churn_risk",
+    "song_match_rate", "top_songs", "top_artists", "top_songs_in_logs", "top_artists_in_logs",
+    "plays_by_day", "new_vs_returning_by_day", "plays_by_hour", "busiest_hour", "plays_by_weekday",
+    "plays_by_weekday_hour", "plays_by_level", "sessions_by_level", "paid_share_by_day",
+    "level_changes_by_week", "upgrade_funnel_by_week", "retention_by_week", "churn_rate_by_week",
+    "plays_by_gender", "plays_by_state", "top_locations", "quiet_locations", "user_agents",
+    "most_active_users", "churn_risk",
 )
 
+#: The fact tables whose rows a period limits (`{songplays}`, `{page_views}` in the SQL).
+FACTS = ("songplays", "page_views")
 DEFAULT_LIMIT = 10
 DEFAULT_CHURN_DAYS = 7
 
@@ -87,12 +90,13 @@ class Params:
         """Put the parameters into SQL or a description; ints and dates, so this is injection-free.
 
         Inlined rather than bound because the backends' drivers disagree on placeholders (?, %s).
-        `{songplays}` is the plays of the period (always followed by an alias in the SQL files),
+        `{songplays}` and `{page_views}` are the period's rows (always followed by an alias),
         `{in_period:COLUMN}` a condition for other timestamps (user versions).
         """
-        plays = ("analytics.songplays" if not (self.date_from or self.date_to)
-                 else f"(SELECT * FROM analytics.songplays WHERE {self.period('start_time')})")
-        text = text.replace("{songplays}", plays)
+        for fact in FACTS:
+            rows = (f"analytics.{fact}" if not (self.date_from or self.date_to)
+                    else f"(SELECT * FROM analytics.{fact} WHERE {self.period('start_time')})")
+            text = text.replace(f"{{{fact}}}", rows)
         text = _PERIOD.sub(lambda m: self.period(m.group(1)), text)
         return _PARAM.sub(lambda m: str(int(getattr(self, m.group(1)))), text)
 
@@ -152,8 +156,8 @@ def match_rate_sentence(result: QueryResult, with_rate: bool = True) -> str:
         return "No plays yet."
     rate = f" ({100.0 * matched / plays:.3g}%)" if with_rate else ""
     lead = "Only " if matched < plays / 2 else ""
-    return (f"{lead}{matched:,} of {plays:,} plays{rate} matched a song in the catalogue: "
-            f"song and artist rankings cover those plays only.")
+    return (f"{lead}{matched:,} of {plays:,} plays{rate} matched a song in the catalogue: the catalogue's "
+            f"song and artist rankings cover those plays only; the rankings by the logs' names count every play.")
 
 
 def for_terminal(q: Question, result: QueryResult) -> QueryResult:
