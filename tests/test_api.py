@@ -39,7 +39,7 @@ def test_load_returns_the_summary_and_refuses_without_inputs(sample: Path, tmp_p
     with pytest.raises(sparkify.SparkifyError, match="give songs, logs, or both"):
         sparkify.load(path)
     assert sparkify.query(path, "top_songs", limit=2).columns[0]
-    assert len(sparkify.check(path)) == 27
+    assert len(sparkify.check(path)) == 30
 
 
 def test_library_messages_name_no_cli_flags(tmp_path: Path) -> None:
