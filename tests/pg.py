@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -61,3 +62,15 @@ def fresh_database(prefix: str = "sparkify_test") -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def loaded_database(sample: Path, prefix: str = "sparkify_loaded") -> Iterator[str]:
+    """A fresh database loaded from the real sample by the CLI, for a module's read-mostly tests."""
+    from tests.conftest import run_cli
+
+    with fresh_database(prefix) as url:
+        result = run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
+                         "--warehouse", url)
+        assert result.exit_code == 0, result.output
+        yield url

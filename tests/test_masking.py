@@ -17,7 +17,7 @@ from sparkify.errors import SparkifyError
 from sparkify.pipeline.load import run_etl
 from sparkify.warehouse import connect
 from tests.conftest import run_cli, run_sparkify
-from tests.pg import fresh_database
+from tests.pg import fresh_database, loaded_database
 
 
 def secret() -> str:
@@ -57,10 +57,7 @@ COMMANDS = [
 
 @pytest.fixture(scope="module")
 def loaded(sample: Path) -> Iterator[str]:
-    with fresh_database("sparkify_mask") as url:
-        result = run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
-                         "--warehouse", url)
-        assert result.exit_code == 0, result.output
+    with loaded_database(sample, "sparkify_mask") as url:
         yield url
 
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from tests.conftest import run_cli, run_sparkify
-from tests.pg import admin_url, fresh_database, require_postgres
+from tests.pg import admin_url, fresh_database, loaded_database, require_postgres
 
 SECRET = "s3cret-Pw"
 
@@ -22,10 +22,7 @@ SECRET = "s3cret-Pw"
 @pytest.fixture(scope="module")
 def loaded(sample: Path) -> Iterator[str]:
     """A database loaded once from the real sample, shared by this module's read-mostly tests."""
-    with fresh_database("sparkify_pg") as url:
-        result = run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(sample / "log_data"),
-                         "--warehouse", url)
-        assert result.exit_code == 0, result.output
+    with loaded_database(sample, "sparkify_pg") as url:
         yield url
 
 

@@ -58,14 +58,16 @@ def create_tables(warehouse: str | None, yes: bool) -> None:
 @click.argument("query")
 @warehouse_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def sql(query: str, warehouse: str | None, fmt: str) -> None:
-    """Run a SQL query and print its result.
+@click.option("--write", is_flag=True,
+              help="Allow statements that change the warehouse (without it, nothing can: read-only).")
+def sql(query: str, warehouse: str | None, fmt: str, write: bool = False) -> None:
+    """Run a SQL query and print its result. Read-only unless --write is given.
 
     Example: sparkify sql "SELECT level, count(*) FROM songplays GROUP BY 1"
     """
     if not query.strip().strip(";").strip():
         raise SparkifyError("no SQL statement given: e.g. sparkify sql \"SELECT count(*) FROM songplays\"")
-    with _open(warehouse, read_only=True, need_tables=False) as wh:
+    with _open(warehouse, read_only=not write, need_tables=False) as wh:
         show(wh.query(query), fmt, out)
 
 
@@ -79,11 +81,11 @@ def status(warehouse: str | None, fmt: str) -> None:
     Example: sparkify status --format json
     """
     with _open(warehouse, read_only=True) as wh:
-        counts = [
-            (f"{schema}.{table}", wh.query(f'SELECT count(*) FROM {schema}."{table}"').rows[0][0])
-            for schema, table in [("staging", "staging_events"), ("staging", "staging_songs"),
-                                  ("staging", "load_errors"), ("staging", "text_repairs")]
-            + [("analytics", t) for t in STAR_TABLES]
+        tables = [("staging", t) for t in ("staging_events", "staging_songs", "load_errors", "text_repairs")]
+        counts = [  # an analyst role sees the star schema's counts; staged data is not its to count
+            (f"{schema}.{table}", wh.query(f'SELECT count(*) FROM {schema}."{table}"').rows[0][0]
+             if wh.can_read(f'{schema}."{table}"') else "no access")
+            for schema, table in tables + [("analytics", t) for t in STAR_TABLES]
         ]
         if fmt != "table":
             return show(QueryResult(["table", "rows"], counts), fmt, out)
@@ -329,9 +331,12 @@ def grant(warehouse: str | None, role: str, password_env: str | None) -> None:
         grant_analyst = getattr(wh, "grant_analyst", None)
         if grant_analyst is None:
             raise SparkifyError(f"`grant` needs a PostgreSQL warehouse; {mask_secrets(wh.url)!r} is {wh.dialect}")
-        created = grant_analyst(role, password)
+        created, notes = grant_analyst(role, password)
+        for note in notes:
+            err.print(f"note: {note}", highlight=False)
         out.print(f"{'Created' if created else 'Updated'} login role {role}: it can read analytics "
-                  f"(search_path analytics), not staging, in {mask_secrets(wh.url)}")
+                  f"(search_path analytics) and the load log, not staged data, and write nothing, "
+                  f"in {mask_secrets(wh.url)}")
 
 
 cli.add_command(cluster_group)

@@ -126,7 +126,12 @@ class Warehouse(ABC):
         """Roll the load back, keeping a record of it (and its rejects) as failed."""
 
     @abstractmethod
-    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        """Run SQL. On a warehouse opened read-only it cannot change anything (warehouse/readonly.py)."""
+
+    def can_read(self, table: str) -> bool:
+        """Whether this session may read `table` (a PostgreSQL analyst cannot read staged data)."""
+        return True
 
     def audit(self, sql: str) -> QueryResult:
         """Run a data-quality check's query, possibly inside a load's open transaction.

@@ -21,6 +21,7 @@ from sparkify.staging.parse import PARSED, FileFacts, PrivateParser, file_facts_
 from sparkify.inputs.sources import SourceFile, batches
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source, fast_insert_sql, insert_rejects_sql, insert_staged_sql
+from sparkify.warehouse.readonly import refuse_duckdb_writes
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
 from sparkify.warehouse.migrate import rename_old_columns
@@ -57,6 +58,7 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only
         self.path = url.removeprefix("duckdb://")
         if read_only and not os.path.exists(self.path):
             raise SparkifyError(
@@ -409,6 +411,8 @@ class DuckDBWarehouse(Warehouse):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
         try:
+            if self.read_only:
+                refuse_duckdb_writes(sql)
             cursor = self.con.execute(sql, list(params))
         except duckdb.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc

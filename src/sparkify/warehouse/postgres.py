@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import duckdb
 import psycopg
-from psycopg import sql as pgsql
 
 from sparkify.config import mask_secrets, remember_url_secrets
 from sparkify.errors import SparkifyError
@@ -25,6 +24,8 @@ from sparkify.inputs.sources import SourceFile
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source
 from sparkify.scratch import ScratchDir
+from sparkify.warehouse import analyst
+from sparkify.warehouse.readonly import refuse_transaction_control, run_read_only
 from sparkify.warehouse.base import STAR_TABLES, FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.pg_session import take_load_lock, watch_client
 from sparkify.warehouse.migrate import rename_old_columns
@@ -34,7 +35,6 @@ SEARCH_PATH = "analytics,staging,public"
 CHUNK = 1024 * 1024
 #: Per sort/hash of our own sessions: the models sort every staged event; 4 MB (the default) spills.
 WORK_MEM = "128MB"
-ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "integer": "BIGINT",
              "double": "DOUBLE PRECISION"}
 
@@ -68,6 +68,7 @@ class PostgresWarehouse(Warehouse):
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only
         remember_url_secrets(url)
         options = f"-c search_path={SEARCH_PATH} -c work_mem={WORK_MEM}"
         if read_only:
@@ -111,7 +112,7 @@ class PostgresWarehouse(Warehouse):
             self._create_tables()
 
     def _create_tables(self) -> None:
-        analysts = self._analysts()
+        analysts = analyst.analysts(self.con)
         for name in ("postgresql/drop_tables", "postgresql/create_tables"):
             self._run_file(name)
         for source in SOURCES.values():
@@ -122,7 +123,7 @@ class PostgresWarehouse(Warehouse):
         for statement in model_statements(MATCHES_VIEW, self.dialect):
             self.con.execute(statement)
         for role in analysts:
-            self._grant_read(role)
+            analyst.grant_read(self.con, role)
 
     def _run_file(self, name: str) -> None:
         for statement in split_statements(read_sql(name, self.dialect)):
@@ -345,60 +346,24 @@ class PostgresWarehouse(Warehouse):
     # -- access -------------------------------------------------------------------------------
 
     @_errors
-    def grant_analyst(self, role: str, password: str | None = None) -> bool:
-        """Make `role` a read-only login that reads analytics and not staging; True if created."""
-        if not ROLE_NAME.match(role):
-            raise SparkifyError(
-                f"invalid role name {role!r}: use lower-case letters, digits and _, starting with a letter or _"
-            )
-        with self.con.transaction():
-            row = self.con.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role]).fetchone()
-            if row and row[0]:
-                raise SparkifyError(f"role {role!r} is a superuser: it can read everything; choose another role")
-            created = row is None
-            name = pgsql.Identifier(role)
-            verb = pgsql.SQL("CREATE") if created else pgsql.SQL("ALTER")
-            query = pgsql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(verb, name)
-            if password is not None:
-                query += pgsql.SQL(" PASSWORD {}").format(pgsql.Literal(password))
-            self.con.execute(query)
-            self.con.execute(pgsql.SQL("ALTER ROLE {} SET search_path = analytics").format(name))
-            self.con.execute(pgsql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(name))
-            database = self.con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-            self.con.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                pgsql.Identifier(database), name))
-            self.con.execute(pgsql.SQL("REVOKE ALL ON SCHEMA staging FROM {}").format(name))
-            self.con.execute(pgsql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA staging FROM {}").format(name))
-            self._grant_read(role)
-            # Membership of another role (the tables' owner, say) would still open staging.
-            if self.con.execute("SELECT has_schema_privilege(%s, 'staging', 'USAGE')", [role]).fetchone()[0]:  # type: ignore[index]
-                raise SparkifyError(
-                    f"role {role!r} can still read staging (it owns the tables or is a member of a role that can); "
-                    "choose a dedicated role"
-                )
-        return created
+    def grant_analyst(self, role: str, password: str | None = None) -> tuple[bool, list[str]]:
+        """Make `role` a read-only login of the star schema (see warehouse/analyst.py);
+        (created, what was changed for other roles)."""
+        return analyst.grant_analyst(self.con, role, password)
 
-    def _grant_read(self, role: str) -> None:
-        name = pgsql.Identifier(role)
-        self.con.execute(pgsql.SQL("GRANT USAGE ON SCHEMA analytics TO {}").format(name))
-        self.con.execute(pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {}").format(name))
-
-    def _analysts(self) -> list[str]:
-        """Roles that may read analytics now, so re-creating the tables keeps their access."""
-        rows = self.con.execute(
-            """
-            SELECT r.rolname FROM pg_namespace AS n, aclexplode(n.nspacl) AS a
-            JOIN pg_roles AS r ON r.oid = a.grantee
-            WHERE n.nspname = 'analytics' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner
-            """
-        ).fetchall()
-        return [r[0] for r in rows]
+    def can_read(self, table: str) -> bool:
+        row = self.con.execute("SELECT has_table_privilege(%s, 'SELECT')", [table]).fetchone()
+        return bool(row and row[0])
 
     # -- querying -----------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
         try:
+            if self.read_only:
+                return run_read_only(self.con, sql, params)
             cursor = self.con.execute(sql, list(params) or None)
+            while cursor.nextset():  # several statements (`sql --write`): the last one's result
+                pass
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(_first_line(exc))}") from None
         if cursor.description is None:
@@ -410,9 +375,15 @@ class PostgresWarehouse(Warehouse):
         error in it leaves the load's transaction usable."""
         if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             return self.query(sql)
+        refuse_transaction_control(sql)  # a COMMIT here would publish the load unchecked
         self.con.execute("SAVEPOINT sparkify_check")
         try:
-            return self.query(sql)
+            cursor = psycopg.Cursor(self.con).execute(sql, prepare=True)  # one statement, server-checked
+            if cursor.description is None:
+                return QueryResult([], [])
+            return QueryResult([d.name for d in cursor.description], cursor.fetchall())
+        except psycopg.Error as exc:
+            raise SparkifyError(f"SQL error: {mask_secrets(_first_line(exc))}") from None
         finally:
             self.con.execute("ROLLBACK TO SAVEPOINT sparkify_check")
             self.con.execute("RELEASE SAVEPOINT sparkify_check")
