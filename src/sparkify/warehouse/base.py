@@ -69,6 +69,8 @@ class Warehouse(ABC):
 
     dialect: str
     url: str
+    #: Opened for read commands: nothing sent through query() can change the warehouse.
+    read_only: bool = False
     #: How query() marks a parameter: "?" (DuckDB) or "%s" (psycopg).
     placeholder: str = "?"
     #: True where the warehouse reads s3:// inputs itself (Redshift's COPY): nothing is downloaded.
