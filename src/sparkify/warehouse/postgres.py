@@ -362,7 +362,8 @@ class PostgresWarehouse(Warehouse):
             if self.read_only:
                 return run_read_only(self.con, sql, params)
             cursor = self.con.execute(sql, list(params) or None)
-            while cursor.nextset():  # several statements (`sql --write`): the last one's result
+            more = getattr(cursor, "nextset", None)  # the dry run's recording cursor has none
+            while more and more():  # several statements (`sql --write`): the last one's result
                 pass
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(_first_line(exc))}") from None
