@@ -35,15 +35,16 @@ def loaded(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def interrupt(args: list[str], cwd: Path, after: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Start `sparkify ARGS`, send Ctrl-C (SIGINT) once `after` exists (or the process has run 3 s)."""
+def interrupt(args: list[str], cwd: Path, after: str, timeout: float = 120,
+              settle: float = 0.5) -> subprocess.CompletedProcess[str]:
+    """Start `sparkify ARGS`; send Ctrl-C (SIGINT) `settle` seconds after `after` exists."""
     proc = subprocess.Popen([EXE, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     started = time.monotonic()
     while time.monotonic() < deadline and proc.poll() is None:
-        if (cwd / after).exists() and time.monotonic() - started > 0.5:
+        if (cwd / after).exists() and time.monotonic() - started > settle:
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     assert proc.poll() is None, "the command finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=timeout)
@@ -51,11 +52,12 @@ def interrupt(args: list[str], cwd: Path, after: str, timeout: float = 120) -> s
 
 
 def test_ctrl_c_during_a_duckdb_etl_is_one_line_and_130(tmp_path: Path) -> None:
-    assert run_sparkify("generate", "--out", "data", "--events", "600000", "--songs", "300", "--seed", "5",
+    assert run_sparkify("generate", "--out", "data", "--events", "1500000", "--songs", "300", "--seed", "5",
                         "-q", cwd=tmp_path).returncode == 0
     assert run_sparkify("create-tables", "--yes", "-w", "w.duckdb", cwd=tmp_path).returncode == 0
     # the WAL appears once the load writes: the CLI is up and loading when Ctrl-C comes
-    proc = interrupt(["etl", "--logs", "data/log_data", "-w", "w.duckdb", "--quiet"], tmp_path, "w.duckdb.wal")
+    proc = interrupt(["etl", "--logs", "data/log_data", "-w", "w.duckdb", "--quiet"], tmp_path, "w.duckdb.wal",
+                     settle=0)
     assert proc.returncode == 130, proc.stderr
     assert one_line(proc) == "Interrupted: nothing of the current load was committed."
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:

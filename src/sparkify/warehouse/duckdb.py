@@ -414,6 +414,8 @@ class DuckDBWarehouse(Warehouse):
             if self.read_only:
                 refuse_duckdb_writes(sql)
             cursor = self.con.execute(sql, list(params))
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None  # Ctrl-C during a query is Ctrl-C, not a failed query
         except duckdb.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc
         if cursor.description is None:
