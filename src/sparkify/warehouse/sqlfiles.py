@@ -22,7 +22,7 @@ MATCHES_VIEW = "song_matches"
 def is_play_prune(statement: str) -> bool:
     """songplays.sql's first statement: plays whose event is no longer staged go away. DuckDB runs
     it only when a load replaced an event file; nothing else can take a play's event away."""
-    return statement.startswith("DELETE FROM analytics.songplays")
+    return statement.startswith("DELETE FROM analytics.songplays") and "staging.staging_events" in statement
 
 
 def read_sql(name: str, dialect: str) -> str:

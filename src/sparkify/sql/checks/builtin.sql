@@ -158,7 +158,7 @@ JOIN analytics.users AS b
 WHERE a.valid_to IS NULL OR a.valid_to > b.valid_from;
 
 -- check: songplays_level_matches_user_version
--- description: songplays whose level differs from the level of the user's version at start_time (or with no version then)
+-- description: songplays whose level differs from the level of the user's version at start_time (or with no version then); a play tied with another play of the user in the same millisecond at another level is not counted (the version takes the last by session_id, item_in_session)
 SELECT count(*) FROM analytics.songplays AS p
 WHERE NOT EXISTS (
     SELECT 1 FROM analytics.users AS u
@@ -166,6 +166,10 @@ WHERE NOT EXISTS (
       AND u.valid_from <= p.start_time
       AND (u.valid_to IS NULL OR p.start_time < u.valid_to)
       AND (p.level IS NULL OR u.level = p.level)
+)
+AND NOT EXISTS (
+    SELECT 1 FROM analytics.songplays AS q
+    WHERE q.user_id = p.user_id AND q.start_time = p.start_time AND q.level <> p.level
 );
 
 -- ---------------------------------------------------------------- the star agrees with staging

@@ -1,8 +1,10 @@
 -- songplays: one row per NextSong event with a non-empty userId, identified by
--- (user_id, session_id, item_in_session, start_time). Incremental: events already in the table
--- are left alone, events no longer staged are removed, and new events get the next songplay_ids
--- in time order. An event staged more than once (overlapping files) is one play: its most
--- recently loaded copy gives level, location and user agent (then the first by file and line).
+-- (user_id, session_id, item_in_session, start_time). Incremental: events no longer staged are
+-- removed, events this load staged again (a corrected file, a file delivered again) replace
+-- their play's columns and keep its songplay_id (MERGE), new events get the next songplay_ids in
+-- time order, and other plays are left alone. An event staged more than once (overlapping files)
+-- is one play: its most recently loaded copy gives level, location and user agent (then the
+-- first by file and line).
 -- song_id/artist_id follow the rule of staging.song_matches (song_matches.sql), applied here as
 -- the plays are inserted: the song whose title and own artist name (songs.artist_name) equal the
 -- event's song and artist (after repair and cleaning); when several songs match (over all copies
@@ -28,25 +30,35 @@ WHERE songplay_id NOT IN (
      AND e.item_in_session = p.item_in_session AND {{ epoch_ms(e.ts) }} = p.start_time
 );
 
--- 2. The key of every new play, whether this load staged it more than once, and its songplay_id:
---    after the largest one given so far, in (ts, user_id, session_id, item_in_session) order. The
+-- 2. The key of every play this load staged, whether it staged it more than once, and its
+--    songplay_id: a play already in the table (old_id) keeps its own; a new one gets the next
+--    after the largest given so far, in (ts, user_id, session_id, item_in_session) order. The
 --    copies of an event share its number (dense_rank), and one row per play is kept; one sort
---    serves every window (a copy follows its first copy, so `lead` tells whether there are more).
---    Redshift has neither a WINDOW clause nor RANGE frames, so each OVER is spelled out.
+--    serves every window (partitioned into plays old and new; a copy follows its first copy, so
+--    `lead` tells whether there are more). Redshift has neither a WINDOW clause nor RANGE frames,
+--    so each OVER is spelled out.
 CREATE TEMP TABLE {{ temp(songplays_new) }} AS
-SELECT user_id, session_id, item_in_session, ts, copied,
-       (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays) + number AS songplay_id
+SELECT user_id, session_id, item_in_session, ts, copied, old_id,
+       COALESCE(old_id, (SELECT COALESCE(MAX(songplay_id), 0) FROM analytics.songplays) + number) AS songplay_id
 FROM (
-    SELECT e.user_id, e.session_id, e.item_in_session, e.ts,
-           dense_rank() OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS number,
-           CASE WHEN lead(e.ts) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.ts
-                 AND lead(e.user_id) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.user_id
-                 AND lead(e.session_id) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.session_id
-                 AND lead(e.item_in_session) OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session)
+    SELECT e.user_id, e.session_id, e.item_in_session, e.ts, p.songplay_id AS old_id,
+           dense_rank() OVER (PARTITION BY p.songplay_id IS NULL
+                              ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS number,
+           CASE WHEN lead(e.ts) OVER (PARTITION BY p.songplay_id IS NULL
+                                      ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.ts
+                 AND lead(e.user_id) OVER (PARTITION BY p.songplay_id IS NULL
+                                           ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) = e.user_id
+                 AND lead(e.session_id) OVER (PARTITION BY p.songplay_id IS NULL
+                                              ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session)
+                     = e.session_id
+                 AND lead(e.item_in_session) OVER (PARTITION BY p.songplay_id IS NULL
+                                                   ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session)
                      = e.item_in_session
                 THEN 1 ELSE 0 END AS copied,
-           row_number() OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS copy,
-           rank() OVER (ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS first_copy
+           row_number() OVER (PARTITION BY p.songplay_id IS NULL
+                              ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS copy,
+           rank() OVER (PARTITION BY p.songplay_id IS NULL
+                        ORDER BY e.ts, e.user_id, e.session_id, e.item_in_session) AS first_copy
     FROM (
         SELECT CAST(user_id AS BIGINT) AS user_id, session_id, item_in_session, ts
         FROM staging.staging_events
@@ -57,9 +69,13 @@ FROM (
     LEFT JOIN analytics.songplays AS p
       ON p.user_id = e.user_id AND p.session_id = e.session_id
      AND p.item_in_session = e.item_in_session AND p.start_time = {{ epoch_ms(e.ts) }}
-    WHERE p.songplay_id IS NULL
 ) AS keys
 WHERE copy = first_copy;
+
+-- 2b. The plays this load staged again make way for their new rows (same songplay_id), built by
+--     the steps below like new plays: a corrected file updates the plays it feeds.
+DELETE FROM analytics.songplays
+WHERE songplay_id IN (SELECT old_id FROM {{ temp(songplays_new) }} WHERE old_id IS NOT NULL);
 
 -- 3. Songs with their own artist name, and how many songs share that (title, name).
 CREATE TEMP TABLE {{ temp(songplays_songs) }} AS

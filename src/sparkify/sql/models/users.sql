@@ -6,6 +6,12 @@
 --
 -- Events without a level are skipped when comparing levels. Only users who changed level need
 -- their events put in order; the others get their single version from one pass per user.
+--
+-- Ties: two events of a user in one millisecond with different levels (overlapping datasets)
+-- cannot both start a version at that instant. The last of them by (session_id, item_in_session)
+-- gives the version that starts there (NULLs order last, as in the ascending order above; then
+-- the higher level, for copies of one event that disagree), and a change undone within its
+-- millisecond is no change. So every load succeeds, and the result does not depend on row order.
 {{ replace_by(user_id, valid_from) }}
 INSERT INTO analytics.users (user_id, first_name, last_name, gender, level, valid_from, valid_to, is_current)
 WITH events AS {{ not_materialized() }} (  -- all events with a userId: read where used, never stored
@@ -26,18 +32,23 @@ per_user AS (
 ),
 starts AS (
     -- users who kept one level: one version, from their first event that says it
-    SELECT user_id, lowest_level AS level, first_level_ts AS ts
+    SELECT user_id, lowest_level AS level, first_level_ts AS ts, 1 AS last_in_ms
     FROM per_user WHERE lowest_level = highest_level
     UNION ALL
     -- users whose events never say their level still get one version
-    SELECT user_id, NULL, first_ts FROM per_user WHERE lowest_level IS NULL
+    SELECT user_id, NULL, first_ts, 1 FROM per_user WHERE lowest_level IS NULL
     UNION ALL
-    -- users who changed level: a version at their first event and at each change
-    SELECT user_id, level, ts
+    -- users who changed level: a version at their first event and at each change (last_in_ms:
+    -- 1 for the last change of its millisecond, see Ties)
+    SELECT user_id, level, ts,
+           row_number() OVER (
+               PARTITION BY user_id, ts
+               ORDER BY session_id DESC NULLS FIRST, item_in_session DESC NULLS FIRST, level DESC
+           ) AS last_in_ms
     FROM (
-        SELECT e.user_id, e.level, e.ts,
+        SELECT e.user_id, e.level, e.ts, e.session_id, e.item_in_session,
                lag(e.level) OVER (
-                   PARTITION BY e.user_id ORDER BY e.ts, e.session_id, e.item_in_session
+                   PARTITION BY e.user_id ORDER BY e.ts, e.session_id, e.item_in_session, e.level
                ) AS previous_level
         FROM events AS e
         JOIN per_user AS u ON u.user_id = e.user_id AND u.lowest_level <> u.highest_level
@@ -45,10 +56,19 @@ starts AS (
     ) AS ordered
     WHERE previous_level IS NULL OR level <> previous_level
 ),
+changes AS (
+    -- one start per millisecond (ties), and only where the level differs from the version before
+    SELECT user_id, level, ts
+    FROM (
+        SELECT user_id, level, ts, lag(level) OVER (PARTITION BY user_id ORDER BY ts) AS previous_level
+        FROM starts WHERE last_in_ms = 1
+    ) AS one_per_ms
+    WHERE previous_level IS NULL OR level IS NULL OR level <> previous_level
+),
 versions AS (
     SELECT user_id, level, ts AS from_ts,
            lead(ts) OVER (PARTITION BY user_id ORDER BY ts) AS to_ts
-    FROM starts
+    FROM changes
 ),
 profiles AS (
     -- the user's latest event with a name or gender: among those at the latest such ts, the
