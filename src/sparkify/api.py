@@ -69,10 +69,12 @@ def load(
     warn_only: bool = False,
     s3: S3Options | None = None,
     progress: Progress | None = None,
+    keep_deleted: bool = False,
 ) -> LoadSummary:
     """Load new and changed files, build the star schema, check it, and publish it in one commit.
 
-    Files loaded before and unchanged are skipped. With `checks` the built-in checks (and those
+    Files loaded before and unchanged are skipped; files gone from `songs`/`logs` are removed with
+    what they gave, unless `keep_deleted`. With `checks` the built-in checks (and those
     of `checks_files`) run before the commit; a failed check of severity error raises
     ChecksBlocked and publishes nothing (`warn_only` publishes anyway)."""
     if songs is None and logs is None:
@@ -86,7 +88,7 @@ def load(
             try:
                 return run_etl(wh, None if songs is None else str(songs), None if logs is None else str(logs),
                                max_errors=max_errors, full_refresh=full_refresh, progress=progress, s3=s3,
-                               audit=gate)
+                               audit=gate, keep_deleted=keep_deleted)
             except BaseException:
                 if new_file and _has_tables(wh):
                     new_file = None  # a load ran: its record (and rejects) say why it failed

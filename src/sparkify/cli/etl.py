@@ -26,6 +26,9 @@ from sparkify.pipeline.load import LoadSummary
 @click.option("--max-errors", type=click.IntRange(min=0), default=0, show_default=True,
               help="Fail the load (committing nothing) when more records than this are rejected.")
 @click.option("--full-refresh", is_flag=True, help="Drop everything and rebuild from the files.")
+@click.option("--keep-deleted", is_flag=True,
+              help="Keep what files gone from the source gave (append-only sources); by default the "
+                   "warehouse mirrors the current files.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list every check and the time of each phase.")
 @click.option("--no-check", is_flag=True, help="Publish without running the data-quality checks.")
@@ -42,7 +45,7 @@ from sparkify.pipeline.load import LoadSummary
               help="S3: an S3-compatible endpoint (MinIO, Ceph …). Default: $AWS_ENDPOINT_URL, else AWS.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL the load would run; connect to nothing.")
 def etl_command(songs: str | None, logs: str | None, warehouse: str, max_errors: int, full_refresh: bool,
-                quiet: bool, verbose: bool, no_check: bool, check_warn_only: bool, checks_files: tuple[str, ...],
+                keep_deleted: bool, quiet: bool, verbose: bool, no_check: bool, check_warn_only: bool, checks_files: tuple[str, ...],
                 fmt: str, summary_json: str | None, anonymous: bool, region: str | None, endpoint_url: str | None,
                 dry_run: bool) -> None:
     """Load song and event JSON into staging, build the star schema, check it, then publish.
@@ -69,7 +72,7 @@ def etl_command(songs: str | None, logs: str | None, warehouse: str, max_errors:
         summary = api.load(warehouse, songs, logs, max_errors=max_errors, full_refresh=full_refresh,
                            checks=not no_check, checks_files=checks_files, warn_only=check_warn_only,
                            s3=S3Options(anonymous=anonymous, region=region, endpoint_url=endpoint_url),
-                           progress=progress)
+                           progress=progress, keep_deleted=keep_deleted)
     except SparkifyError as exc:
         if machine:
             _emit(_failed_document(exc, time.perf_counter() - started), fmt, summary_json)
@@ -96,7 +99,8 @@ def run_document(summary: LoadSummary) -> dict[str, Any]:
         "sources": [
             {"source": s.source, "files_found": s.files_found, "files_loaded": s.files_loaded,
              "files_unchanged": s.files_skipped, "records": s.result.records, "staged": s.result.rows,
-             "rejected": s.result.rejected}
+             "rejected": s.result.rejected, "files_removed": s.removed, "rows_removed": s.removed_rows,
+             "files_gone_kept": s.kept}
             for s in summary.sources
         ],
         "repaired_text_values": summary.repaired,
@@ -133,6 +137,13 @@ def _emit(document: dict[str, Any], fmt: str, path: str | None) -> None:
 
 
 def _print_summary(summary: LoadSummary, verbose: bool) -> None:
+    for s in summary.sources:  # never silent about files that are gone
+        if s.removed:
+            out.print(f"{s.source}: {len(s.removed)} files gone from the source, removed with their "
+                      f"{s.removed_rows} rows (`sparkify loads --removed` lists them)", highlight=False)
+        if s.kept:
+            out.print(f"{s.source}: {len(s.kept)} files gone from the source, kept (--keep-deleted): "
+                      f"{', '.join(s.kept[:3])}{' …' if len(s.kept) > 3 else ''}", highlight=False)
     if summary.load_id is None:
         found = sum(s.files_found for s in summary.sources)
         out.print(f"Nothing new: all {found} files were already loaded ({summary.seconds:.1f} s)", highlight=False)

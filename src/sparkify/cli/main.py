@@ -18,7 +18,7 @@ from sparkify.cli.progress import CountProgress
 from sparkify.cli.redshift import cluster_group, config_command
 from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
-from sparkify.pipeline.history import DEFAULT_ERRORS, load_history, recent_errors
+from sparkify.pipeline.history import DEFAULT_ERRORS, load_history, recent_errors, removed_files
 from sparkify.answers.output import FORMATS, as_csv, show
 from sparkify.warehouse.base import STAR_TABLES, QueryResult
 
@@ -133,13 +133,17 @@ def errors(warehouse: str | None, load_id: int | None, limit: int, show_all: boo
 @warehouse_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def loads(warehouse: str | None, limit: int, fmt: str) -> None:
-    """List past loads: id, start, end, files, rows, rejected, status.
+@click.option("--removed", is_flag=True, help="List the files loads removed (gone from the source) instead.")
+def loads(warehouse: str | None, limit: int, fmt: str, removed: bool) -> None:
+    """List past loads: id, start, end, files, rows, rejected, files removed, status.
 
     Example: sparkify loads --limit 5
     """
     with _open(warehouse, read_only=True) as wh:
-        show(load_history(wh, limit), fmt, out, title="Loads (newest first)")
+        if removed:
+            show(removed_files(wh, limit), fmt, out, title="Files removed from the warehouse (newest load first)")
+        else:
+            show(load_history(wh, limit), fmt, out, title="Loads (newest first)")
 
 
 @cli.command()

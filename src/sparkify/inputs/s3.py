@@ -85,6 +85,18 @@ def client(options: S3Options) -> Any:
         raise SparkifyError(f"S3: {_describe(exc, options)}") from None
 
 
+def covers(spec: str, uri: str) -> bool:
+    """True when listing `spec` (list_objects) would return the object `uri`, were it there."""
+    bucket, key = split_uri(spec)
+    other, name = split_uri(uri)
+    if other != bucket:
+        return False
+    if glob.has_magic(key):
+        return bool(_glob_regex(key).match(name))
+    folder = key if not key or key.endswith("/") else key + "/"
+    return name == key or (name.startswith(folder) and name.endswith(".json"))
+
+
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     """`**` spans folders; `*`, `?` and `[…]` stay within one path segment (like glob.glob)."""
     out, i = [], 0

@@ -3,6 +3,7 @@ local disk or in S3 (`s3://bucket/prefix`, fetched one staging batch at a time b
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import sys
@@ -130,6 +131,25 @@ def discover(spec: str, what: str = "input", s3: s3io.S3Options | None = None) -
         except OSError as exc:
             raise SparkifyError(f"{what}: cannot read {path!r}: {exc.strerror}", setting=what) from exc
     return sorted(files, key=lambda f: f.uri)
+
+
+def vanished(spec: str, recorded: Sequence[str], found: Sequence[SourceFile]) -> list[str]:
+    """Of the files loaded before (`recorded` URIs), those `spec` names that are gone now.
+
+    S3: under the prefix (or matching the glob) and no longer listed. Local: under the folder (or
+    matching the glob) and no longer on disk, so a file left out of a narrower glob is not gone.
+    """
+    listed = {f.uri for f in found}
+    if s3io.is_s3(spec):
+        return sorted(u for u in recorded if u not in listed and s3io.covers(spec, u))
+    root = os.path.abspath(spec)
+    if glob.has_magic(spec):
+        covered = [u for u in recorded if fnmatch.fnmatchcase(u, root)]
+    elif os.path.isdir(spec):
+        covered = [u for u in recorded if u.startswith(root + os.sep) and u.endswith(".json")]
+    else:
+        covered = [u for u in recorded if u == root]
+    return sorted(u for u in covered if u not in listed and not os.path.lexists(u))
 
 
 @contextmanager

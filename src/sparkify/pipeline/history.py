@@ -16,11 +16,20 @@ def load_history(warehouse: Warehouse, limit: int = 20) -> QueryResult:
                date_trunc('second', l.finished_at) AS finished_at, l.files, l.records, l.staged, l.rejected,
                (SELECT count(*) FROM staging.load_sources s
                  WHERE s.load_id = l.load_id AND s.records <> s.staged + s.rejected) = 0 AS reconciled,
+               (SELECT count(*) FROM staging.removed_files r WHERE r.load_id = l.load_id) AS removed,
                l.message
         FROM staging.loads AS l
         ORDER BY l.load_id DESC
         LIMIT {int(limit)}
         """
+    )
+
+
+def removed_files(warehouse: Warehouse, limit: int = 20) -> QueryResult:
+    """Files that loads unstaged because they were gone from the source, newest load first."""
+    return warehouse.query(
+        "SELECT load_id, source, path, rows FROM staging.removed_files "
+        f"ORDER BY load_id DESC, source, path LIMIT {int(limit)}"
     )
 
 

@@ -10,9 +10,9 @@ from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
 from sparkify.scratch import sweep
 from sparkify.staging.parse import file_checksums
-from sparkify.warehouse.repair import repair_new_text
+from sparkify.warehouse.repair import prune_repairs, repair_new_text
 from sparkify.inputs.s3 import S3Options, is_s3
-from sparkify.inputs.sources import SourceFile, batches, discover, materialize
+from sparkify.inputs.sources import SourceFile, batches, discover, materialize, vanished
 from sparkify.staging.tables import EVENTS, SONGS, Source
 from sparkify.warehouse.base import StageResult, Warehouse
 
@@ -43,6 +43,11 @@ class SourceSummary:
     files_found: int = 0
     files_loaded: int = 0
     result: StageResult = field(default_factory=StageResult)
+    #: Files loaded before and gone from the source now: unstaged by this load …
+    removed: list[str] = field(default_factory=list)
+    removed_rows: int = 0
+    #: … or kept (--keep-deleted, or a warehouse that cannot unstage one file).
+    kept: list[str] = field(default_factory=list)
 
     @property
     def files_skipped(self) -> int:
@@ -88,8 +93,13 @@ def run_etl(
     progress: Progress | None = None,
     s3: S3Options | None = None,
     audit: Audit | None = None,
+    keep_deleted: bool = False,
 ) -> LoadSummary:
     """Load the song and log files at these paths; a no-op for files already loaded unchanged.
+
+    The warehouse mirrors the current files: a file loaded before that the path no longer names
+    is unstaged, with everything it gave the star, unless `keep_deleted` (an append-only source
+    whose old files are archived away). Either way the summary names them.
 
     `audit` runs after the star schema is built and before the commit, inside the load's
     transaction (write-audit-publish): it raises SparkifyError to block the load, which then
@@ -98,11 +108,8 @@ def run_etl(
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     progress = progress or NoProgress()
-    inputs: list[tuple[Source, list[SourceFile]]] = []
-    if songs:
-        inputs.append((SONGS, discover(songs, "songs", s3)))
-    if logs:
-        inputs.append((EVENTS, discover(logs, "logs", s3)))
+    specs = [(source, spec, flag) for source, spec, flag in ((SONGS, songs, "songs"), (EVENTS, logs, "logs")) if spec]
+    inputs: list[tuple[Source, list[SourceFile]]] = [(source, discover(spec, flag, s3)) for source, spec, flag in specs]
     clock.lap("discover")
     if not full_refresh and not warehouse.tables_exist():
         warehouse.create_tables()
@@ -116,7 +123,14 @@ def run_etl(
             todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
             todo = [(source, _skip_same_content(warehouse, files, known)) for source, files in todo]
         summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
-        if not any(files for _, files in todo) and not full_refresh:
+        for (source, spec, _), (_, files), summary in zip(specs, inputs if not full_refresh else [], summaries):
+            gone = vanished(spec, [p for p, s in _recorded(warehouse) if s == source.name], files)
+            if keep_deleted or not warehouse.stages_by_file:
+                summary.kept = gone
+            else:
+                summary.removed = gone
+        if not any(files for _, files in todo) and not any(s.removed for s in summaries) \
+                and not full_refresh:
             warehouse.unlock()
             return LoadSummary(None, summaries, time.perf_counter() - started, timings=timings)
     except BaseException:
@@ -126,6 +140,9 @@ def run_etl(
     load_id = warehouse.begin_refresh() if full_refresh else warehouse.begin_load()
     try:
         total = StageResult()
+        for (source, _), summary in zip(todo, summaries):
+            if summary.removed:
+                summary.removed_rows = warehouse.remove_files(source, summary.removed, load_id)
         for (source, files), summary in zip(todo, summaries):
             summary.files_loaded = len(files)
             progress.start(f"staging {source.name}", sum(f.size for f in files))
@@ -145,7 +162,11 @@ def run_etl(
                 f"nothing was committed (see `sparkify errors --load {load_id}`)",
                 exit_code=1,
             )
-        songs_changed = any(files for source, files in todo if source is SONGS)
+        if not full_refresh and (any(s.removed for s in summaries)
+                                 or any(f.uri in known for _, files in todo for f in files)):
+            prune_repairs(warehouse)  # a file replaced or removed may take values away
+        songs_changed = any(files or summary.removed for (source, files), summary in zip(todo, summaries)
+                            if source is SONGS)
         progress.start("building the star schema", 0)
         repaired = repair_new_text(warehouse, load_id)
         warehouse.build_star(songs_changed=songs_changed or repaired > 0)
@@ -181,6 +202,11 @@ class _Clock:
         now = time.perf_counter()
         self.timings[phase] = round(now - self.last, 3)
         self.last = now
+
+
+def _recorded(warehouse: Warehouse) -> list[tuple[str, str]]:
+    """(path, source) of every file in the load manifest."""
+    return [(str(p), str(s)) for p, s in warehouse.query("SELECT path, source FROM staging.loaded_files").rows]
 
 
 def _abort(warehouse: Warehouse, load_id: int, cause: BaseException) -> None:

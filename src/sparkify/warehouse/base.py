@@ -75,6 +75,9 @@ class Warehouse(ABC):
     placeholder: str = "?"
     #: True where the warehouse reads s3:// inputs itself (Redshift's COPY): nothing is downloaded.
     copies_from_s3: bool = False
+    #: Staged rows name their input file, so a file gone from the source can be unstaged
+    #: (Redshift's rows name their COPY manifest instead).
+    stages_by_file: bool = True
     #: Input bytes staged per batch (at most): big enough to keep every core busy, small enough
     #: that memory (and the temp space of S3 downloads) stays flat whatever the size of the input.
     batch_bytes: int = 512 * 2**20
@@ -115,6 +118,22 @@ class Warehouse(ABC):
     @abstractmethod
     def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
         """Replace these files' staged rows with their current content; record rejects."""
+
+    def remove_files(self, source: Source, uris: Sequence[str], load_id: int) -> int:
+        """Unstage files gone from the source: their rows and manifest entries go, and
+        staging.removed_files records them (`sparkify loads --removed`). Returns the rows unstaged.
+        build_star then takes their plays, users, time rows and songs away."""
+        mark, removed = self.placeholder, 0
+        for start in range(0, len(uris), 500):
+            part = list(uris[start:start + 500])
+            marks = ", ".join([mark] * len(part))
+            removed += self.query(f"SELECT COALESCE(sum(rows), 0) FROM staging.loaded_files WHERE path IN ({marks})",
+                                  part).rows[0][0]
+            self.query(f"INSERT INTO staging.removed_files (load_id, source, path, rows) SELECT {mark}, {mark}, "
+                       f"path, rows FROM staging.loaded_files WHERE path IN ({marks})", [load_id, source.name, *part])
+            self.query(f"DELETE FROM staging.{source.table} WHERE source_file IN ({marks})", part)
+            self.query(f"DELETE FROM staging.loaded_files WHERE path IN ({marks})", part)
+        return int(removed)
 
     @abstractmethod
     def build_star(self, songs_changed: bool) -> None:

@@ -300,6 +300,10 @@ class DuckDBWarehouse(Warehouse):
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
             return list(pool.map(parse, range(len(groups))))
 
+    def remove_files(self, source: Source, uris: Sequence[str], load_id: int) -> int:
+        self._replaced_events = self._replaced_events or source.name == "events"  # plays may lose events
+        return super().remove_files(source, uris, load_id)
+
     def _any_loaded_before(self, uris: list[str]) -> bool:
         return self.con.execute(
             "SELECT count(*) FROM staging.loaded_files WHERE path IN (SELECT unnest(?::VARCHAR[]))", [uris]

@@ -40,6 +40,7 @@ class RedshiftWarehouse(Warehouse):
     placeholder = "%s"
     #: The cluster reads the objects from S3 itself: the loader need not download them first.
     copies_from_s3 = True
+    stages_by_file = False
 
     def __init__(self, url: str, *, read_only: bool = False, max_errors: int = 0) -> None:
         import psycopg

@@ -76,6 +76,17 @@ def candidates_sql(dialect: str, load_id: int | str) -> str:
     )
 
 
+def prune_repairs(warehouse: Warehouse) -> None:
+    """Forget the repairs of values no longer staged (their file was corrected or removed), so that
+    text_repairs holds what a full load of the current files gives. Each join is built on the small
+    text_repairs and probed by staging; a load that only adds files never runs it."""
+    kept = " UNION ".join(
+        f"SELECT t.raw_text FROM staging.text_repairs AS t JOIN staging.{table} AS s ON s.{column} = t.raw_text"
+        for table, names in REPAIRED_COLUMNS.items() for column in names
+    )
+    warehouse.query(f"DELETE FROM staging.text_repairs WHERE raw_text NOT IN ({kept})")
+
+
 def repair_new_text(warehouse: Warehouse, load_id: int | str) -> int:
     """Find and repair the suspect values of one load; returns how many values were repaired."""
     suspects = [row[0] for row in warehouse.query(candidates_sql(warehouse.dialect, load_id)).rows]

@@ -61,6 +61,14 @@ CREATE TABLE staging.load_errors (
     raw_text VARCHAR
 );
 
+-- Files a load unstaged because they were gone from the source (`sparkify loads --removed`).
+CREATE TABLE staging.removed_files (
+    load_id  BIGINT NOT NULL,
+    source   VARCHAR NOT NULL,
+    path     VARCHAR NOT NULL,
+    rows     BIGINT NOT NULL
+);
+
 CREATE TABLE analytics.songs (
     song_id    VARCHAR PRIMARY KEY,
     title      VARCHAR,

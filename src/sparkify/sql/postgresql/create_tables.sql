@@ -73,6 +73,14 @@ CREATE TABLE staging.load_errors (
 );
 CREATE INDEX load_errors_load_id ON staging.load_errors (load_id);
 
+-- Files a load unstaged because they were gone from the source (`sparkify loads --removed`).
+CREATE TABLE staging.removed_files (
+    load_id  BIGINT NOT NULL,
+    source   VARCHAR COLLATE "C" NOT NULL,
+    path     VARCHAR COLLATE "C" NOT NULL,
+    rows     BIGINT NOT NULL
+);
+
 CREATE TABLE analytics.songs (
     song_id    VARCHAR COLLATE "C" PRIMARY KEY,
     title      VARCHAR COLLATE "C",

@@ -67,6 +67,15 @@ CREATE TABLE staging.load_errors (
     raw_text VARCHAR(1024)
 ) DISTSTYLE EVEN SORTKEY(load_id);
 
+-- Files a load unstaged because they were gone from the source (none on Redshift, whose rows name
+-- their COPY manifest, not their file; kept for `sparkify loads --removed`).
+CREATE TABLE staging.removed_files (
+    load_id  BIGINT NOT NULL,
+    source   VARCHAR(16) NOT NULL,
+    path     VARCHAR(1024) NOT NULL,
+    rows     BIGINT NOT NULL
+) DISTSTYLE EVEN;
+
 -- Songs: the biggest dimension (~1M rows in the full data set), spread on its unique key.
 CREATE TABLE analytics.songs (
     song_id    VARCHAR(256) NOT NULL,
