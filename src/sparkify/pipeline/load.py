@@ -123,7 +123,7 @@ def run_etl(
             todo = [(source, [f for f in files if known.get(f.uri) != (f.size, f.version)]) for source, files in inputs]
             todo = [(source, _skip_same_content(warehouse, files, known)) for source, files in todo]
         summaries = [SourceSummary(source.name, len(files)) for source, files in inputs]
-        recorded = _recorded(warehouse)
+        recorded = [] if full_refresh else _recorded(warehouse)  # a refresh re-creates the tables
         for (source, spec, _), (_, files), summary in zip(specs, inputs if not full_refresh else [], summaries):
             gone = vanished(spec, [p for p, s in recorded if s == source.name], files)
             if keep_deleted or not warehouse.stages_by_file:
