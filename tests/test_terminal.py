@@ -86,3 +86,10 @@ def test_an_error_quoting_data_is_one_plain_line(hostile: Path) -> None:
     assert result.returncode == 2
     assert "\x1b" not in result.stderr and "Traceback" not in result.stderr
     assert "[/x]\\x1b[2J" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sparkify_config_shows_a_hostile_setting_as_text(tmp_path: Path) -> None:
+    (tmp_path / "sparkify.toml").write_text(f"[s3]\nlog_data = {json.dumps('s3://b/' + HOSTILE)}\n", encoding="utf-8")
+    result = run_sparkify("config", cwd=tmp_path, env={"SPARKIFY_CONFIG": ""})
+    assert result.returncode == 0, result.stderr
+    assert_shown_as_text(result.stdout, result.stderr)

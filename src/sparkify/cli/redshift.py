@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from sparkify.answers.output import as_text
 from sparkify.config import DEFAULT_WAREHOUSE, mask_secrets, warehouse_scheme
 from sparkify.errors import SparkifyError
 from sparkify.cli.common import command_settings, config_option, warn
@@ -21,8 +22,9 @@ from sparkify.settings import PASSWORD_ENV, Settings, load_settings
 #: Seconds between polls while a cluster starts or stops (tests set 0).
 POLL_ENV = "SPARKIFY_POLL_SECONDS"
 
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, highlight=False)
-err = Console(stderr=True, highlight=False)
+# Never markup: settings and AWS answers are data (`[/x]` in a path must not crash, nor an ESC drive the terminal).
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, highlight=False, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 def _settings(config: str | None, **cli: Any) -> Settings:
     return load_settings(config, overrides=cli, warn=warn)
@@ -104,7 +106,7 @@ def config_command(config: str | None, fmt: str) -> None:
         table.add_column(column)
     for name, value in values.items():
         shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-        table.add_row(name, shown, settings.sources.get(name, "default" if value not in (None, []) else ""))
+        table.add_row(*map(as_text, (name, shown, settings.sources.get(name, "default" if value not in (None, []) else ""))))
     out.print(table)
 
 
