@@ -19,7 +19,7 @@ from sparkify.warehouse.sqlfiles import read_sql
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: What `status` and `loads` read: counts, times, status and (masked) messages, no staged data.
-LOAD_LOG = ("staging.loads", "staging.load_sources")
+LOAD_LOG = ("staging.loads", "staging.load_sources", "staging.removed_files")
 _ATTRIBUTES = {"rolsuper": "is a superuser: it can read everything", "rolbypassrls": "has BYPASSRLS",
                "rolcreaterole": "has CREATEROLE (it could grant itself any role)",
                "rolreplication": "has REPLICATION (it could stream every table)"}

@@ -23,7 +23,7 @@ SELECT rolname, 'has REPLICATION (can stream every table)' FROM reachable WHERE 
 UNION ALL
 SELECT r.rolname, 'can still read staging (' || o.nspname || '.' || o.relname || ')'
 FROM reachable AS r, objects AS o
-WHERE o.nspname = 'staging' AND o.relname NOT IN ('loads', 'load_sources') AND o.relkind <> 'S'
+WHERE o.nspname = 'staging' AND o.relname NOT IN ('loads', 'load_sources', 'removed_files') AND o.relkind <> 'S'
   AND has_table_privilege(r.oid, o.oid, 'SELECT')
 UNION ALL
 SELECT r.rolname, 'can write ' || o.nspname || '.' || o.relname
