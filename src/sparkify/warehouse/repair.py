@@ -1,12 +1,18 @@
 """Repairing text the data mangled, for the star schema (staging keeps the raw value).
 
-326 events of the real sample carry doubly-encoded UTF-8 (`BjÃ\\x83Â¶rk` for Björk), and some use
-the control character U+0019 where an apostrophe belongs (`Don\\x19t`). Only values that look
-mangled are read back into Python (a cheap SQL filter finds them), repaired with ftfy, and stored
-in `staging.text_repairs (raw_text, fixed)`; the models look values up there.
+Two defects, both undone exactly and nothing else touched:
+- doubly-encoded UTF-8: 326 events of the real sample carry `BjÃ\\x83Â¶rk` for Björk;
+- punctuation that lost its high byte: U+2010–U+201F (dashes and curly quotes) written as the
+  control characters U+0010–U+001F, e.g. `Don\\x19t` for Don’t, `Tapes \\x18n Tapes`,
+  `Baila Baila \\x13 Vent Remix`, `The \\x1cW" Song` (and U+2026 … as a `&` stuck to a word).
+Only values that look mangled are read back into Python (a cheap SQL filter finds them), repaired
+here, and stored in `staging.text_repairs (raw_text, fixed)`; the models look values up there.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 import ftfy
 
@@ -30,22 +36,47 @@ SUSPECT = "[" + "".join(f"\\x{a:02x}-\\x{b:02x}" for a, b in _SUSPECT_RANGES) + 
 SUSPECT_LITERAL = "[" + "".join(chr(c) for a, b in _SUSPECT_RANGES for c in range(a, b + 1)) + _SUSPECT_CHARS + "]"
 
 
-def fix(value: str) -> str:
-    """The repaired text: an apostrophe for U+0019, mis-decoded UTF-8 undone, then ftfy for the rest.
+_IS_SUSPECT = re.compile(SUSPECT)
+#: U+0010–U+001F are U+2010–U+201F (‐ ‑ ‒ – — ― ‖ ‗ ‘ ’ ‚ ‛ “ ” „ ‟) with the high byte lost.
+_LOST_HIGH_BYTE = {c: 0x2000 + c for c in range(0x10, 0x20)}
+_HAS_LOST_HIGH_BYTE = re.compile("[\x10-\x1f]")
+#: U+2026 … lost its high byte too, as `&` (0x26): in text that shows the defect, a `&` right after
+#: a word and before a space or the end is an ellipsis ("It\x19s Fun To Be A Vampire&").
+_LOST_ELLIPSIS = re.compile(r"(?<=\w)&(?=\s|$)")
+#: Mojibake left after the exact inverse (cp1252 read as Latin-1, text only partly mangled): ftfy's job.
+_MOJIBAKE_LEFT = re.compile("[\x80-\x9f" + _SUSPECT_CHARS + "]")
+#: ftfy's encoding fixes only: every step that deletes or changes well-formed characters is off
+#: (control characters, line breaks, terminal escapes and HTML entities stay, and so do curly
+#: quotes, ligatures and character widths).
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False, fix_character_width=False,
+    uncurl_quotes=False, fix_line_breaks=False, remove_control_chars=False, normalization="NFC", explain=False,
+)
 
-    UTF-8 bytes read as Latin-1 (once or twice) are undone exactly while the bytes decode as
-    UTF-8; ftfy then handles other mix-ups (cp1252, mixed) that this simple inverse does not.
+
+def fix(value: str) -> str:
+    """The repaired text: mis-decoded UTF-8 undone, lost high bytes restored, ftfy for what is left.
+
+    Text without a SUSPECT character is well-formed and comes back as it is (in NFC). UTF-8 read as
+    Latin-1 (once or more) is undone exactly while the whole value decodes as UTF-8 (control
+    characters pass through unchanged). No character is ever deleted: only undoing mojibake and
+    NFC composition make text shorter.
     """
-    text = value.replace("\x19", "'")
-    for _ in range(3):
-        try:
-            undone = text.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            break
-        if undone == text:
-            break
-        text = undone
-    return ftfy.fix_text(text, normalization="NFC")
+    text = value
+    if _IS_SUSPECT.search(text):
+        while True:
+            try:
+                undone = text.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                break
+            if undone == text:
+                break
+            text = undone
+        if _HAS_LOST_HIGH_BYTE.search(text):
+            text = _LOST_ELLIPSIS.sub("\u2026", text).translate(_LOST_HIGH_BYTE)
+        if _MOJIBAKE_LEFT.search(text):
+            text = ftfy.fix_text(text, _FTFY)
+    return unicodedata.normalize("NFC", text)
 
 
 def candidates_sql(dialect: str, load_id: int | str) -> str:
