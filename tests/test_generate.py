@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from sparkify.generate import GenerateSummary, generate, log_json
+from sparkify.generate.catalogue import FEATURING_SHARE, NUMBER_SHARE, VARIANT_SHARE, Song, make_catalogue
 from tests.conftest import run_cli
 
 SONG_PATH = re.compile(r"song_data/([A-Z])/([A-Z])/([A-Z])/TR\1\2\3[A-Z0-9]{13}\.json")
@@ -227,6 +228,9 @@ def test_generated_data_builds_a_sensible_star_schema(dataset: GenerateSummary, 
         assert matched / plays > 0.85
         assert one("SELECT count(*) FROM analytics.songs")[0] == dataset.songs
         assert one("SELECT count(*) FROM analytics.artists")[0] == dataset.artists
+        # songs credited under a variant name keep it, and their plays match them (counted above)
+        assert one("SELECT count(*) FROM analytics.songs AS s JOIN analytics.artists AS a USING (artist_id) "
+                   "WHERE s.artist_name <> a.name")[0] > 0
         changed, users = one("SELECT count(*) FILTER (WHERE NOT is_current), count(DISTINCT user_id) "
                              "FROM analytics.users")
         assert 0 < changed <= dataset.level_changes and users <= dataset.users
@@ -234,3 +238,57 @@ def test_generated_data_builds_a_sensible_star_schema(dataset: GenerateSummary, 
             "SELECT count(DISTINCT start_time) FROM analytics.songplays")[0]
     finally:
         con.close()
+
+
+# -- the real catalogue's traits -----------------------------------------------------------------
+
+_CREDIT = re.compile(r" / | Featuring | feat\. | featuring | & ")
+
+
+@pytest.fixture(scope="module")
+def big_catalogue() -> list[Song]:
+    """A catalogue large enough to measure shares (no files written)."""
+    return make_catalogue(8000, seed=11)[0]
+
+
+def test_a_share_of_artists_is_credited_under_variant_names(big_catalogue: list[Song]) -> None:
+    names: dict[str, set[str]] = {}
+    songs: Counter[str] = Counter()
+    for s in big_catalogue:
+        names.setdefault(s.artist.artist_id, set()).add(s.artist_name)
+        songs[s.artist.artist_id] += 1
+    several = [a for a, n in songs.items() if n > 1]
+    varied = [a for a in several if len(names[a]) > 1]
+    assert abs(len(varied) / len(several) - VARIANT_SHARE) < 0.03
+    for s in big_catalogue:  # a variant is the artist's own name with others credited
+        if s.artist_name != s.artist.name:
+            assert s.artist_name.startswith(s.artist.name) and _CREDIT.match(s.artist_name[len(s.artist.name):])
+    variants = [s.artist_name[len(s.artist.name):] for s in big_catalogue if s.artist_name != s.artist.name]
+    assert {m.group() for v in variants if (m := _CREDIT.match(v))} == {" / ", " Featuring ", " feat. ",
+                                                                           " featuring ", " & "}
+    assert any(v.count(" / ") >= 2 for v in variants)  # "Kid Cudi / Kanye West / Common"
+
+
+def test_featuring_credits_and_numbers_in_text_at_their_shares(big_catalogue: list[Song]) -> None:
+    artists = {s.artist.artist_id: s.artist.name for s in big_catalogue}
+    featuring = sum(bool(re.search(r" Featuring | feat\. | featuring | / ", n)) for n in artists.values())
+    assert abs(featuring / len(artists) - FEATURING_SHARE * 4 / 5) < 0.02  # 4 of the 5 credit forms
+    numbered_titles = [s for s in big_catalogue if s.title.isdigit()]
+    assert abs(len(numbered_titles) / len(big_catalogue) - NUMBER_SHARE) < 0.003
+    assert 0 < sum(n.isdigit() for n in artists.values()) < 4 * NUMBER_SHARE * len(artists)
+    # written as JSON strings, as the real song files hold them ("1999", never 1999)
+    assert all(isinstance(json.loads(s.json())["title"], str) for s in numbered_titles)
+
+
+def test_plays_name_the_songs_own_credited_artist(dataset: GenerateSummary) -> None:
+    """Each play of a catalogue song names the artist as that song credits it, so an artist with
+    variant names is played under each of them."""
+    credited = {}
+    for f in _files(dataset.out_dir, "song_data"):
+        record = json.loads(f.read_text())
+        credited[record["title"], record["artist_name"]] = record["artist_id"]
+    played: dict[str, set[str]] = {}
+    for e in _events(dataset.out_dir):
+        if e["page"] == "NextSong" and (e["song"], e["artist"]) in credited:
+            played.setdefault(credited[e["song"], e["artist"]], set()).add(e["artist"])
+    assert sum(len(v) >= 2 for v in played.values()) >= 3  # several artists played under two names

@@ -50,7 +50,7 @@ class SongPicker:
             scale = share / sum(raw)
             for rank, index in enumerate(order):
                 s = pool[index]
-                self.items.append((log_json(s.artist.name), num_json(s.duration), log_json(s.title),
+                self.items.append((log_json(s.artist_name), num_json(s.duration), log_json(s.title),
                                    1000 * round(s.duration), known))
                 weights.append(raw[rank] * scale)
         self.cum = list(itertools.accumulate(weights))
