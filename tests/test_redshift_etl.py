@@ -115,6 +115,7 @@ def _bad_day(sample: Path) -> bytes:
     return b"\n".join(day[:10] + BAD_EVENTS[:1] + day[10:20] + BAD_EVENTS[1:] + day[20:]) + b"\n"
 
 
+@pytest.mark.xfail(strict=True, reason="MAXERROR n fails the COPY at n rejects (AWS), before the tool applies --max-errors")
 def test_bad_lines_are_rejected_like_duckdb_within_max_errors_and_fail_the_load_beyond(
         standin: Standin, sample: Path, tmp_path: Path) -> None:
     files = {"2018-11-05-events.json": _bad_day(sample)}
@@ -142,4 +143,51 @@ def test_bad_lines_are_rejected_like_duckdb_within_max_errors_and_fail_the_load_
     assert star(url) == star(duck)
     rejected = standin.rows("SELECT file, line FROM staging.load_errors WHERE load_id = 2 ORDER BY line")
     assert rejected == [(f"{logs}/2018-11-05-events.json", n) for n in (11, 22, 23)]
+    standin.assert_accepted()
+
+
+def _one_day(sample: Path, *extra: bytes) -> bytes:
+    day = (sample / "log_data" / "2018" / "11" / "2018-11-05-events.json").read_bytes().splitlines()
+    return b"\n".join(day + list(extra)) + b"\n"
+
+
+def _same_as_duckdb(standin: Standin, sample: Path, tmp_path: Path, prefix: str, files: dict[str, bytes],
+                    *extra: str, **url_options: str) -> Any:
+    """Load the songs and these log files into the stand-in and into DuckDB; the stars must match."""
+    logs = _upload_logs(standin.s3_endpoint, prefix, files)
+    local = _write_local(tmp_path / prefix, files)
+    url = standin.url(iam_role=ROLE, staging=STAGING, **url_options)
+    remote = etl(url, *extra, logs=logs)
+    duck = str(tmp_path / f"{prefix}.duckdb")
+    assert run_cli("etl", "--songs", str(sample / "song_data"), "--logs", str(local), "--warehouse", duck,
+                   *extra).exit_code == 0
+    assert remote.exit_code == 0, remote.output
+    assert star(url) == star(duck)
+    return remote
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 3: sys_load_error_detail has no raw_line column")
+def test_the_sys_views_serverless_reads_give_the_same_rejects(standin: Standin, sample: Path, tmp_path: Path) -> None:
+    _same_as_duckdb(standin, sample, tmp_path, "sys", {"day.json": _one_day(sample, BAD_EVENTS[0])},
+                    "--max-errors", "1", errors="sys")
+    assert standin.rows("SELECT line FROM staging.load_errors") == [(_one_day(sample).count(b"\n") + 1,)]
+    standin.assert_accepted()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 6: CAST(user_id AS BIGINT) on a non-numeric userId aborts the load")
+def test_a_user_id_that_is_not_a_number_is_rejected_not_fatal(standin: Standin, sample: Path, tmp_path: Path) -> None:
+    odd = json.dumps({"page": "NextSong", "userId": "x39", "sessionId": 5, "itemInSession": 9, "ts": 1541405830796,
+                      "level": "free", "song": "x", "artist": "y"}).encode()
+    _same_as_duckdb(standin, sample, tmp_path, "userid", {"day.json": _one_day(sample, odd)}, "--max-errors", "1")
+    standin.assert_accepted()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 5: psycopg quotes a value with a backslash as E'…'")
+def test_text_with_backslashes_and_mojibake_is_repaired_alike(standin: Standin, sample: Path, tmp_path: Path) -> None:
+    """A mangled name with a backslash: its repair is inserted with parameters (psycopg would write E'')."""
+    mangled = "Björk \\ Sigur Rós".encode().decode("latin-1")
+    play = json.dumps({"page": "NextSong", "userId": "39", "sessionId": 5, "itemInSession": 9, "ts": 1541405830796,
+                       "level": "free", "song": "Jóga \\ live", "artist": mangled, "firstName": "Zo\\ë",
+                       "location": mangled}).encode()
+    _same_as_duckdb(standin, sample, tmp_path, "backslash", {"day.json": _one_day(sample, play)})
     standin.assert_accepted()

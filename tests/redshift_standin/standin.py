@@ -89,6 +89,13 @@ class Standin:
         text = "&".join(f"{k}={v}" for k, v in query.items() if v)
         return f"redshift://{parts.username or 'postgres'}@127.0.0.1:{self.port}{parts.path}" + (f"?{text}" if text else "")
 
+    def connect(self) -> psycopg.Connection[Any]:
+        """A psycopg connection through the stand-in, made as RedshiftWarehouse makes its own."""
+        parts = urlsplit(self.database_url)
+        return psycopg.connect(host="127.0.0.1", port=self.port, dbname=parts.path.lstrip("/"),
+                               user=parts.username or "postgres", autocommit=True, sslmode="disable",
+                               cursor_factory=psycopg.ClientCursor)
+
     def assert_accepted(self) -> None:
         """Fail, naming each statement, if Redshift would have refused anything the tool sent
         (also what the tool's own error handling may have swallowed)."""
