@@ -38,7 +38,7 @@ def require_postgres() -> str:
 
     url = admin_url()
     try:
-        psycopg.connect(url, connect_timeout=3).close()
+        psycopg.connect(url, connect_timeout=20).close()  # the shared machine can be slow to answer
     except psycopg.Error as exc:
         message = f"PostgreSQL not reachable at {mask_secrets(url)}: {str(exc).strip().splitlines()[0]}"
         if os.environ.get("CI"):
