@@ -45,6 +45,9 @@ def test_the_reserved_words_are_awss_list_and_sqlglots() -> None:
     ("MERGE INTO t USING (SELECT 1 AS a) AS s ON t.a = s.a WHEN MATCHED THEN DELETE "
      "WHEN NOT MATCHED THEN INSERT (a) VALUES (s.a)", "source must be a table"),
     ("MERGE INTO t USING s ON t.a = s.a WHEN NOT MATCHED THEN INSERT (a) VALUES (s.a)", "exactly one WHEN MATCHED"),
+    ("CREATE TABLE t (title VARCHAR(70000))", "longer than Redshift's VARCHAR(65535)"),
+    (f"CREATE TABLE t ({'n' * 128} BIGINT)", "longer than Redshift's 127 bytes"),
+    ("SELECT '" + "x" * (16 * 1024 * 1024) + "'", "16 MB statement limit"),
 ])
 def test_what_redshift_refuses(statement: str, reason: str) -> None:
     problems = rules.check(statement)
@@ -75,9 +78,13 @@ def test_literals_are_read_the_redshift_way() -> None:
 def test_redshift_physical_clauses_are_stripped_for_postgresql() -> None:
     ddl = ("CREATE TABLE analytics.songplays (songplay_id BIGINT, song_id VARCHAR(256))\n"
            "DISTSTYLE KEY DISTKEY(song_id) COMPOUND SORTKEY(start_time, song_id)")
-    assert " ".join(rules.to_postgres(ddl).split()) == \
-        "CREATE TABLE analytics.songplays (songplay_id BIGINT, song_id VARCHAR(256))"
+    assert " ".join(rules.to_postgres(ddl).split()) == ("CREATE TABLE analytics.songplays (songplay_id BIGINT, "
+                                                       "song_id VARCHAR(256) CHECK (octet_length(song_id) <= 256))")
     assert rules.to_postgres("SELECT 'DISTSTYLE ALL'") == "SELECT 'DISTSTYLE ALL'"
+    # Redshift's text types: TEXT is VARCHAR(256), and lengths count bytes
+    assert " ".join(rules.to_postgres("CREATE TABLE t (a TEXT, b VARCHAR(MAX) NOT NULL)").split()) == \
+        ("CREATE TABLE t (a VARCHAR(256) CHECK (octet_length(a) <= 256), "
+         "b VARCHAR(65535) CHECK (octet_length(b) <= 65535) NOT NULL)")
 
 
 # -- COPY's reading of JSON ---------------------------------------------------------------------
@@ -99,9 +106,11 @@ def test_jsonpaths_in_bracket_and_dot_notation() -> None:
 
 @pytest.mark.parametrize(("value", "pg_type", "expected"), [
     (Number("39"), "bigint", 39), ("39", "bigint", 39), ("", "bigint", None),
-    (Number("1540919166796.0"), "bigint", 1207), ("abc", "bigint", 1207), (Number("9223372036854775808"), "bigint", 1204),
+    (Number("1540919166796.0"), "bigint", 1207), ("abc", "bigint", 1207),
+    (Number("9223372036854775808"), "bigint", 1204),
     (Number("1.5e3"), "double precision", 1500.0), ("x", "double precision", 1208),
-    ("", "character varying(256)", None), ("  ", "character varying(256)", None), ("é" * 129, "character varying(256)", 1204),
+    ("", "character varying(256)", None), ("  ", "character varying(256)", None),
+    ("é" * 129, "character varying(256)", 1204),
     (Number("7"), "character varying(256)", "7"), ({"k": [1]}, "character varying(256)", '{"k":[1]}'),
 ])
 def test_values_convert_as_redshift_documents(value: Any, pg_type: str, expected: Any) -> None:
@@ -151,7 +160,8 @@ def test_copy_loads_the_manifest_and_logs_rejects_that_outlive_the_transaction(
         con.execute("BEGIN")
         con.execute("CREATE TEMP TABLE t (n BIGINT, name VARCHAR(16))")
         assert con.execute(_copy_sql(manifest, paths, max_error=3)).rowcount == 4
-        assert sorted(con.execute("SELECT n, name FROM t").fetchall()) == [(1, "one"), (3, "three"), (4, None), (5, "five")]
+        loaded = sorted(con.execute("SELECT n, name FROM t").fetchall())
+        assert loaded == [(1, "one"), (3, "three"), (4, None), (5, "five")]
         query = con.execute("SELECT pg_last_copy_id()").fetchone()[0]  # type: ignore[index]
         assert sorted(con.execute("SELECT TRIM(filename), lines_scanned, errors FROM stl_load_commits "
                                   "WHERE query = pg_last_copy_id()").fetchall()) == \
@@ -207,6 +217,21 @@ def test_a_refused_statement_fails_like_redshift_and_is_recorded(standin: Standi
     standin.assert_accepted()
 
 
+def test_varchar_counts_bytes_and_the_server_reports_unicode(standin: Standin) -> None:
+    with standin.connect() as con:
+        # Redshift reports client_encoding UNICODE (issue 12 item 2: psycopg >= 3.3.5 decodes it)
+        assert con.info.parameter_status("client_encoding") == "UNICODE"
+        con.execute("CREATE TABLE t (name VARCHAR(4))")
+        con.execute("INSERT INTO t VALUES ('éé')")  # 4 bytes
+        with pytest.raises(psycopg.errors.CheckViolation):
+            con.execute("INSERT INTO t VALUES ('ééé')")  # 3 characters, 6 bytes
+        assert con.execute("SELECT name FROM t").fetchall() == [("éé",)]
+    standin.assert_accepted()
+
+
+NOW = "SELECT getdate(), (now() AT TIME ZONE 'UTC')::timestamp(0)"
+
+
 def test_truncate_commits_the_transaction_and_getdate_follows_the_session_time_zone(standin: Standin) -> None:
     with standin.connect() as con:
         con.execute("CREATE TABLE t (n BIGINT)")
@@ -219,9 +244,9 @@ def test_truncate_commits_the_transaction_and_getdate_follows_the_session_time_z
         assert con.execute("SELECT n FROM t").fetchall() == [(3,)]  # TRUNCATE committed; 3 went in on its own
         # the test database's default time zone is not UTC, as a user's can be (ALTER USER … SET timezone)
         assert con.execute("SHOW TimeZone").fetchone() == ("Asia/Tokyo",)
-        local, utc = con.execute("SELECT getdate(), (now() AT TIME ZONE 'UTC')::timestamp(0)").fetchone()  # type: ignore[misc]
+        local, utc = con.execute(NOW).fetchone()  # type: ignore[misc]
         assert 8 * 3600 < (local - utc).total_seconds() < 10 * 3600
         con.execute("SET TIME ZONE 'UTC'")
-        local, utc = con.execute("SELECT getdate(), (now() AT TIME ZONE 'UTC')::timestamp(0)").fetchone()  # type: ignore[misc]
+        local, utc = con.execute(NOW).fetchone()  # type: ignore[misc]
         assert abs((local - utc).total_seconds()) < 5
     standin.assert_accepted()

@@ -12,14 +12,15 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from tests.pg import fresh_database
 from tests.redshift_standin.standin import Standin, running
 
 REGION = "us-west-2"
-DATA = "sparkify-sample"
-STAGING_BUCKET = "sparkify-staging"
+DATA = "standin-sample"
+STAGING_BUCKET = "standin-staging"
 STAGING = f"s3://{STAGING_BUCKET}/sparkify"
 ROLE_NAME = "sparkify-redshift-s3-read"
 #: moto's account.
@@ -42,9 +43,12 @@ def aws(service: str, endpoint: str, region: str = REGION) -> Any:
 
 
 @pytest.fixture(scope="module")
-def cloud(moto_endpoint: str, sample: Path) -> str:
-    """The real sample in s3://sparkify-sample (as laid out on disk), an empty staging bucket, both
-    in the cluster's region, and the role COPY assumes."""
+def cloud(moto_endpoint: str, sample: Path) -> Iterator[str]:
+    """The real sample in s3://standin-sample (as laid out on disk), an empty staging bucket, both
+    in the cluster's region, and the role COPY assumes. moto keeps one state per process, so it
+    is reset before and after: each module starts from an empty account and leaves one."""
+    reset = f"{moto_endpoint}/moto-api/reset"
+    requests.post(reset, timeout=30).raise_for_status()
     s3 = aws("s3", moto_endpoint)
     for bucket in (DATA, STAGING_BUCKET):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -53,7 +57,8 @@ def cloud(moto_endpoint: str, sample: Path) -> str:
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                      "Principal": {"Service": "redshift.amazonaws.com"}}]}
     aws("iam", moto_endpoint).create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
-    return moto_endpoint
+    yield moto_endpoint
+    requests.post(reset, timeout=30).raise_for_status()
 
 
 @pytest.fixture

@@ -52,10 +52,15 @@ UNSUPPORTED_SYNTAX = {
     r"\b(SAVEPOINT|ROLLBACK\s+TO)\b": "savepoints",
     r"\bARRAY\s*\[": "array constructors",
     r"\b(FROM|JOIN)\s*\(\s*VALUES\b": "a VALUES list used as a constant table",
-    r"\bGENERATED\s+(ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b": "GENERATED ... AS IDENTITY (Redshift: IDENTITY(seed, step))",
+    r"\bGENERATED\s+(ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b": "GENERATED … AS IDENTITY (Redshift: IDENTITY(s, n))",
     r"\b(BIG|SMALL)?SERIAL\b": "serial types",
     r"\bJSONB\b": "jsonb",
 }
+#: "The maximum size for a single Amazon Redshift SQL statement is 16 MB"; names are at most 127 bytes.
+MAX_STATEMENT_BYTES = 16 * 1024 * 1024
+MAX_NAME_BYTES = 127
+#: VARCHAR holds at most 65535 bytes, CHAR 4096.
+MAX_LENGTH = {"VARCHAR": 65535, "CHAR": 4096}
 #: Aggregate functions that need a frame clause when their window has an ORDER BY.
 _FRAMED = (exp.Sum, exp.Count, exp.Avg, exp.Min, exp.Max, exp.Stddev, exp.StddevPop, exp.StddevSamp,
            exp.Variance, exp.VariancePop, exp.FirstValue, exp.LastValue, exp.NthValue)
@@ -146,6 +151,8 @@ def escape_literals(sql: str) -> list[str]:
 def check(sql: str, relkind: Callable[[str], str | None] | None = None) -> list[str]:
     """Why Redshift would refuse `sql` (empty when it would not). `relkind` looks a relation up
     ('r' table, 'v' view, None unknown) for the checks that need the catalog."""
+    if len(sql.encode()) > MAX_STATEMENT_BYTES:
+        return [f"{len(sql.encode())} bytes: more than Redshift's 16 MB statement limit"]
     problems = [f"{literal}…: an E'' escape-string literal; Redshift has no E'' syntax"
                 for literal in escape_literals(sql)]
     code = masked(sql)
@@ -164,6 +171,7 @@ def check(sql: str, relkind: Callable[[str], str | None] | None = None) -> list[
         return problems + _reserved_in_tokens(sql)
     problems += _reserved_in_tree(tree)
     problems += _windows(tree)
+    problems += _sizes(tree)
     if isinstance(tree, exp.Merge):
         problems += _merge(tree, relkind)
     return problems
@@ -196,6 +204,18 @@ def _reserved_in_tokens(sql: str) -> list[str]:
             for w in words if w.strip().upper() in RESERVED]
 
 
+def _sizes(tree: exp.Expression) -> list[str]:
+    problems = [f"{ident.name[:40]}…: a name longer than Redshift's {MAX_NAME_BYTES} bytes"
+                for ident in tree.find_all(exp.Identifier) if len(ident.name.encode()) > MAX_NAME_BYTES]
+    for kind in tree.find_all(exp.DataType):
+        name = kind.this.name.replace("NCHAR", "CHAR").replace("NVARCHAR", "VARCHAR")
+        if name in MAX_LENGTH and kind.expressions:
+            size = kind.expressions[0].sql()
+            if size.isdigit() and int(size) > MAX_LENGTH[name]:
+                problems.append(f"{name}({size}): longer than Redshift's {name}({MAX_LENGTH[name]})")
+    return problems
+
+
 def _windows(tree: exp.Expression) -> list[str]:
     return [
         f"{window.this.sql('redshift')} OVER (… ORDER BY …) needs an explicit frame clause on Redshift "
@@ -222,21 +242,42 @@ def _merge(tree: exp.Merge, relkind: Callable[[str], str | None] | None) -> list
 
 
 _REDSHIFT_DDL = re.compile(
-    r"\bDISTSTYLE\s+(EVEN|ALL|KEY|AUTO)\b|\bDISTKEY\s*\([^)]*\)|\b(COMPOUND\s+|INTERLEAVED\s+)?SORTKEY\s*(\([^)]*\)|AUTO\b)"
+    r"\bDISTSTYLE\s+(EVEN|ALL|KEY|AUTO)\b|\bDISTKEY\s*\([^)]*\)"
+    r"|\b(COMPOUND\s+|INTERLEAVED\s+)?SORTKEY\s*(\([^)]*\)|AUTO\b)"
     r"|\bENCODE\s+\w+|\bBACKUP\s+(YES|NO)\b|\bDISTKEY\b|\bSORTKEY\b",
     re.IGNORECASE,
 )
 
 
+_COLUMN_TYPE = re.compile(
+    r"(?P<name>\b[A-Za-z_]\w*|\"[^\"]+\")\s+(?P<type>CHARACTER\s+VARYING|VARCHAR|NVARCHAR|CHARACTER|NCHAR|CHAR|TEXT)"
+    r"\b(?:\s*\(\s*(?P<size>\d+|MAX)\s*\))?", re.IGNORECASE)
+
+
 def to_postgres(sql: str) -> str:
-    """The statement as PostgreSQL runs it: CREATE TABLE without Redshift's physical clauses."""
+    """The statement as PostgreSQL runs it. In CREATE TABLE: no Redshift physical clauses, and text
+    columns as Redshift has them: TEXT and a bare VARCHAR are VARCHAR(256), VARCHAR(MAX) is
+    VARCHAR(65535), and the length counts bytes (a CHECK on octet_length: PostgreSQL counts
+    characters)."""
     code = masked(sql)
-    if not re.match(r"\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE\b", code, re.IGNORECASE):
+    table = r"\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE\b(?!.*\bAS\s+SELECT\b)"
+    if not re.match(table, code, re.IGNORECASE | re.DOTALL):
         return sql
+    edits: list[tuple[int, int, str]] = [(m.start(), m.end(), "") for m in _REDSHIFT_DDL.finditer(code)]
+    for match in _COLUMN_TYPE.finditer(code):
+        depth = code.count("(", 0, match.start()) - code.count(")", 0, match.start())
+        kind = match.group("type").upper().split()[0]
+        varying = kind in ("VARCHAR", "NVARCHAR", "TEXT") or "VARYING" in match.group("type").upper()
+        if depth != 1 or not varying:  # column definitions only; CHAR(n) is left as it is
+            continue
+        size = match.group("size")
+        length = 65535 if (size or "").upper() == "MAX" else int(size) if size and kind != "TEXT" else 256
+        name = sql[match.start("name"):match.end("name")]
+        edits.append((match.start("type"), match.end(), f"VARCHAR({length}) CHECK (octet_length({name}) <= {length})"))
     out, last = [], 0
-    for match in _REDSHIFT_DDL.finditer(code):
-        out += [sql[last:match.start()], " " * (match.end() - match.start())]
-        last = match.end()
+    for start, end, text in sorted(edits):
+        out += [sql[last:start], text or " " * (end - start)]
+        last = end
     return "".join(out) + sql[last:]
 
 

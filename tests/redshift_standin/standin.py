@@ -1,7 +1,8 @@
 """The strict Redshift stand-in: a wire-protocol relay in front of a fresh PostgreSQL database that
 refuses what Redshift refuses and runs COPY from S3 (moto on loopback) the way Redshift does.
 
-Every statement a client sends is checked (rules.py); a refused one becomes a real server error
+The relay reports client_encoding UNICODE, as Redshift does. Every statement a client sends is
+checked (rules.py); a refused one becomes a real server error
 naming the reason and the statement, so the session's transaction aborts as it would on Redshift,
 and it is recorded in `Standin.refused` (a test asserts that list is empty). A COPY … FROM 's3://…'
 is run by the stand-in itself (copy.py), in the client's own session and transaction. TRUNCATE
@@ -35,6 +36,8 @@ CATALOG = Path(__file__).with_name("catalog.sql")
 #: (ALTER USER … SET timezone): the tool must set UTC itself to compare with STL/SYS times.
 SETTINGS = {"standard_conforming_strings": "off", "escape_string_warning": "off", "TimeZone": "Asia/Tokyo"}
 INSERT_BATCH = 500
+#: What Redshift reports that PostgreSQL does not: client_encoding UNICODE (issue 12 item 2).
+PARAMETERS = {"client_encoding": "UNICODE"}
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Standin:
     statements: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=lambda: dict(PARAMETERS))
     _server: Server | None = None
     _aux: psycopg.Connection[Any] | None = None
 
@@ -87,7 +91,8 @@ class Standin:
         parts = urlsplit(self.database_url)
         query = {"iam_role": iam_role, "region": self.region, "staging": staging, **options}
         text = "&".join(f"{k}={v}" for k, v in query.items() if v)
-        return f"redshift://{parts.username or 'postgres'}@127.0.0.1:{self.port}{parts.path}" + (f"?{text}" if text else "")
+        user = parts.username or "postgres"
+        return f"redshift://{user}@127.0.0.1:{self.port}{parts.path}" + (f"?{text}" if text else "")
 
     def connect(self) -> psycopg.Connection[Any]:
         """A psycopg connection through the stand-in, made as RedshiftWarehouse makes its own."""
@@ -110,11 +115,13 @@ class Standin:
 
     def on_query(self, relay: Relay, sql: str) -> object:
         self.statements.append(sql)
-        problems = [p for statement in rules.split(sql) for p in rules.check(statement, lambda n: self._relkind(relay, n))]
+        problems = [p for statement in rules.split(sql)
+                    for p in rules.check(statement, lambda name: self._relkind(relay, name))]
         if problems:
             return self._refuse(sql, problems)
         if re.match(r"\s*COPY\b", rules.masked(sql), re.IGNORECASE):
-            return self._copy(relay, sql)
+            # in an aborted transaction the server answers "current transaction is aborted" itself
+            return "SELECT 1" if relay.status == b"E" else self._copy(relay, sql)
         if re.match(r"\s*TRUNCATE\b", rules.masked(sql), re.IGNORECASE) and relay.status == b"T":
             return "COMMIT; " + sql
         translated = rules.to_postgres(sql)
@@ -216,7 +223,7 @@ class Standin:
                 location = s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] or "us-east-1"
                 if location != where:
                     raise CopyError("S3ServiceException:The S3 bucket addressed by the query is in a different region "
-                                    f"from this cluster.,Status 301,Error PermanentRedirect ({bucket} is in {location})")
+                                    f"from this cluster.,Status 301,Error PermanentRedirect ({bucket}: {location})")
                 return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
@@ -317,7 +324,8 @@ class Standin:
 
     def _userid(self, relay: Relay) -> int:
         assert self._aux is not None
-        row = self._aux.execute("SELECT usesysid FROM pg_user WHERE usename = %s", [relay.params.get("user")]).fetchone()
+        user = relay.params.get("user")
+        row = self._aux.execute("SELECT usesysid FROM pg_user WHERE usename = %s", [user]).fetchone()
         return int(row[0]) if row else 0
 
 

@@ -117,6 +117,9 @@ HANDLED = object()
 
 
 class Hooks(Protocol):
+    #: Server parameters reported to the client in place of PostgreSQL's (ParameterStatus).
+    parameters: dict[str, str]
+
     def on_query(self, relay: Relay, sql: str) -> object: ...
     def on_parse(self, relay: Relay, sql: str) -> str | None: ...  # why it is refused, or None
     def on_close(self, relay: Relay) -> None: ...
@@ -196,6 +199,10 @@ class Relay:
     def _from_server(self, kind: bytes, raw: bytes) -> None:
         if kind == b"K":
             self.pid = struct.unpack("!I", raw[5:9])[0]
+        elif kind == b"S":
+            name, value = raw[5:-1].decode().split("\0", 1)
+            if name in self.hooks.parameters:
+                raw = message(b"S", cstring(name) + cstring(self.hooks.parameters[name]))
         elif kind == b"Z":
             self.status = raw[5:6]
         self.client.sock.sendall(raw)
