@@ -176,8 +176,6 @@ def test_the_sys_views_serverless_reads_give_the_same_rejects(standin: Standin, 
     standin.assert_accepted()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6: CAST(user_id AS BIGINT) on a non-numeric userId aborts "
-                   "the load")
 def test_a_user_id_that_is_not_a_number_is_rejected_not_fatal(standin: Standin, sample: Path, tmp_path: Path) -> None:
     odd = json.dumps({"page": "NextSong", "userId": "x39", "sessionId": 5, "itemInSession": 9, "ts": 1541405830796,
                       "level": "free", "song": "x", "artist": "y"}).encode()
@@ -185,7 +183,6 @@ def test_a_user_id_that_is_not_a_number_is_rejected_not_fatal(standin: Standin, 
     standin.assert_accepted()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 5: psycopg quotes a value with a backslash as E'…'")
 def test_text_with_backslashes_and_mojibake_is_repaired_alike(standin: Standin, sample: Path, tmp_path: Path) -> None:
     """A mangled name with a backslash: its repair is inserted with parameters (psycopg would write E'')."""
     mangled = "Björk \\ Sigur Rós".encode().decode("latin-1")

@@ -254,11 +254,16 @@ _COLUMN_TYPE = re.compile(
     r"\b(?:\s*\(\s*(?P<size>\d+|MAX)\s*\))?", re.IGNORECASE)
 
 
+_HASH_TABLE = re.compile(r'^(\s*CREATE\s+)(TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"#)', re.IGNORECASE)
+
+
 def to_postgres(sql: str) -> str:
     """The statement as PostgreSQL runs it. In CREATE TABLE: no Redshift physical clauses, and text
     columns as Redshift has them: TEXT and a bare VARCHAR are VARCHAR(256), VARCHAR(MAX) is
     VARCHAR(65535), and the length counts bytes (a CHECK on octet_length: PostgreSQL counts
     characters)."""
+    if _HASH_TABLE.match(sql):  # Redshift: "a table name that begins with # is a temporary table"
+        sql = _HASH_TABLE.sub(r"\1TEMP \2", sql, count=1)
     code = masked(sql)
     table = r"\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE\b(?!.*\bAS\s+SELECT\b)"
     if not re.match(table, code, re.IGNORECASE | re.DOTALL):
