@@ -155,3 +155,16 @@ def test_shell_completion_works_as_documented() -> None:
     proc = subprocess.run([EXE], env={**os.environ, "_SPARKIFY_COMPLETE": "bash_source"}, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and "complete -o nosort -F" in proc.stdout and "sparkify" in proc.stdout
+
+
+def test_sql_reads_a_file_or_stdin(loaded: Path, tmp_path: Path) -> None:
+    script = tmp_path / "q.sql"
+    script.write_text("-- one question\nSELECT count(*) AS plays FROM songplays;\n")
+    from_file = run_sparkify("sql", "-f", str(script), "-w", str(loaded), "--format", "csv")
+    assert from_file.returncode == 0, from_file.stderr
+    assert from_file.stdout == "plays\n6820\n"
+    piped = subprocess.run([EXE, "sql", "-", "-w", str(loaded), "--format", "csv"], input=script.read_text(),
+                           capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stdout == from_file.stdout
+    both = run_sparkify("sql", "SELECT 1", "-f", str(script), "-w", str(loaded))
+    assert both.returncode == 2 and "not both" in both.stderr

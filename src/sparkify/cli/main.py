@@ -55,20 +55,32 @@ def create_tables(warehouse: str | None, yes: bool) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", required=False)
 @warehouse_option
+@click.option("--file", "-f", "query_file", type=click.File("r", encoding="utf-8"), metavar="FILE.sql",
+              help="Read the SQL from this file (`-` for stdin) instead of the argument.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--write", is_flag=True,
               help="Allow statements that change the warehouse (without it, nothing can: read-only).")
-def sql(query: str, warehouse: str | None, fmt: str, write: bool = False) -> None:
-    """Run a SQL query and print its result. Read-only unless --write is given.
+def sql(query: str | None, warehouse: str | None, fmt: str, write: bool = False, query_file: Any = None) -> None:
+    """Run SQL and print its result. Read-only unless --write.
 
-    Example: sparkify sql "SELECT level, count(*) FROM songplays GROUP BY 1"
+    \b
+    Examples:
+      sparkify sql "SELECT level, count(*) FROM songplays GROUP BY 1"
+      sparkify sql -f questions.sql --format csv
+      echo "SELECT count(*) FROM users" | sparkify sql -
     """
-    if not query.strip().strip(";").strip():
+    if query_file is not None and query is not None:
+        raise click.UsageError("give the SQL as an argument or with --file, not both")
+    if query == "-":
+        query = sys.stdin.read()
+    elif query_file is not None:
+        query = query_file.read()
+    if not (query or "").strip().strip(";").strip():
         raise SparkifyError("no SQL statement given: e.g. sparkify sql \"SELECT count(*) FROM songplays\"")
     with _open(warehouse, read_only=not write, need_tables=False) as wh:
-        show(wh.query(query), fmt, out)
+        show(wh.query(query or ""), fmt, out)
 
 
 @cli.command()
