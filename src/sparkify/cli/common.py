@@ -33,6 +33,13 @@ def print_error(message: str) -> None:
               highlight=False, soft_wrap=True)
 
 
+def _interrupted(ctx: click.Context) -> None:
+    what = {"etl": "nothing of the current load was committed",
+            "generate": "no data was written"}.get(ctx.invoked_subcommand or "", "nothing was changed")
+    err.print(f"Interrupted: {what}.", highlight=False)
+    sys.exit(130)
+
+
 class SparkifyGroup(click.Group):
     """Turns expected failures into one line on stderr and an exit code, never a traceback."""
 
@@ -43,10 +50,11 @@ class SparkifyGroup(click.Group):
             print_error(exc.cli_message())
             sys.exit(exc.exit_code)
         except (KeyboardInterrupt, duckdb.InterruptException):
-            what = {"etl": "nothing of the current load was committed",
-                    "generate": "no data was written"}.get(ctx.invoked_subcommand or "", "nothing was changed")
-            err.print(f"Interrupted: {what}.", highlight=False)
-            sys.exit(130)
+            _interrupted(ctx)
+        except RuntimeError as exc:  # DuckDB reports Ctrl-C during a fetch as RuntimeError("Query interrupted")
+            if "query interrupted" not in str(exc).lower():
+                raise
+            _interrupted(ctx)
         except duckdb.Error as exc:
             print_error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
             sys.exit(2)
