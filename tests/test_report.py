@@ -147,8 +147,10 @@ def test_most_active_users(sample_warehouse: str) -> None:
 
 
 def test_churn_risk_counts_back_from_the_last_play(sample_warehouse: str) -> None:
-    week = query_json(sample_warehouse, "churn_risk")
-    assert len(week) == 26 and min(u["days_idle"] for u in week) == 7
+    week = query_json(sample_warehouse, "churn_risk", "--limit", "100")
+    assert len(week) == 26 and min(u["days_idle"] for u in week) == 7 and week[0]["idle_users"] == 26
+    five = query_json(sample_warehouse, "churn_risk", "--limit", "5")  # --limit applies here too
+    assert len(five) == 5 and five == week[:5]
     month = query_json(sample_warehouse, "churn_risk", "--churn-days", "20")
     assert [(u["user_id"], u["days_idle"]) for u in month] == [(3, 28), (84, 23), (20, 22), (27, 22)]
 

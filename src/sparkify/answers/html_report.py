@@ -136,7 +136,8 @@ def _kpis(by_name: dict[str, QueryResult]) -> str:
         cards.append((f"{_cell(churn[-1]['churn_rate_pct'])}%",
                       f"weekly churn (week of {_cell(churn[-1]['week'])}; {_trend(churn, 'churn_rate_pct')})"))
     if "churn_risk" in by_name and match:
-        idle, users = len(by_name["churn_risk"].rows), _listeners(by_name)
+        idle_rows = _rows(by_name["churn_risk"])  # the page lists the longest idle; the card counts them all
+        idle, users = (int(idle_rows[0]["idle_users"]) if idle_rows else 0), _listeners(by_name)
         share = f" ({100.0 * idle / users:.0f}% of {svg.fmt_number(users)} listeners)" if users else ""
         cards.append((svg.fmt_number(idle), f"users at churn risk{share}"))
     body = "".join(f'<div class="kpi"><div class="value">{esc(v)}</div><div class="label">{esc(k)}</div></div>'
