@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import duckdb
 
 from sparkify.errors import SparkifyError
 from sparkify.inputs import s3 as s3io
+from sparkify.scratch import ScratchDir
 from sparkify.warehouse.base import STAR_TABLES, Warehouse
 
 MANIFEST = "_sparkify_export.json"
@@ -117,7 +117,7 @@ class Destination:
             raise SparkifyError(f"S3: {s3io._describe(exc, self.options, self.bucket)}") from None
 
     def put_text(self, text: str, relative: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="sparkify-export-") as tmp:
+        with ScratchDir("sparkify-export-") as tmp:
             path = Path(tmp) / "text"
             path.write_text(text, encoding="utf-8")
             self.put_file(path, relative)
@@ -146,7 +146,7 @@ def export_star(warehouse: Warehouse, target: str, s3_options: s3io.S3Options | 
     old = _read_manifest(destination)
     manifest: dict[str, Any] = {"version": MANIFEST_VERSION, "tables": {}}
     summary = ExportSummary(target)
-    with tempfile.TemporaryDirectory(prefix="sparkify-export-") as tmp:
+    with ScratchDir("sparkify-export-") as tmp:
         local = duckdb.connect(config={"memory_limit": "2GB"})
         try:
             for table in STAR_TABLES:
