@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import psycopg
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.redshift_standin import rules
@@ -36,6 +38,7 @@ CATALOG = Path(__file__).with_name("catalog.sql")
 #: (ALTER USER … SET timezone): the tool must set UTC itself to compare with STL/SYS times.
 SETTINGS = {"standard_conforming_strings": "off", "escape_string_warning": "off", "TimeZone": "Asia/Tokyo"}
 INSERT_BATCH = 500
+BOTO_CONFIG = Config(retries={"max_attempts": 10, "mode": "standard"}, read_timeout=300, connect_timeout=30)
 #: What Redshift reports that PostgreSQL does not: client_encoding UNICODE (issue 12 item 2).
 PARAMETERS = {"client_encoding": "UNICODE"}
 
@@ -59,6 +62,7 @@ class Standin:
     statements: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=lambda: dict(PARAMETERS))
     _server: Server | None = None
     _aux: psycopg.Connection[Any] | None = None
@@ -104,6 +108,7 @@ class Standin:
     def assert_accepted(self) -> None:
         """Fail, naming each statement, if Redshift would have refused anything the tool sent
         (also what the tool's own error handling may have swallowed)."""
+        assert not self.crashes, "the stand-in itself failed:\n" + "\n".join(self.crashes)
         assert not self.refused, "Redshift would refuse:\n" + "\n".join(str(r) for r in self.refused)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -141,6 +146,9 @@ class Standin:
                 self._aux.execute("DELETE FROM standin.last_copy WHERE session = %s", [relay.pid])
             except psycopg.Error:
                 pass  # the test database is being dropped
+
+    def on_crash(self, relay: Relay, error: BaseException) -> None:
+        self.crashes.append("".join(traceback.format_exception(error)))
 
     def _refuse(self, sql: str, reasons: list[str], code: str = "42601") -> str:
         """What Redshift would refuse (or the stand-in cannot emulate): recorded, and an error."""
@@ -202,8 +210,9 @@ class Standin:
         return [table[c] for c in copy.columns] or list(table.values()), int(result.rows[0][3]) % 2**31
 
     def _client(self, service: str) -> Any:
+        # moto runs in the test process: on a loaded machine it can be slow to answer, never absent
         return boto3.client(service, endpoint_url=self.s3_endpoint, region_name=self.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+                            aws_access_key_id="testing", aws_secret_access_key="testing", config=BOTO_CONFIG)
 
     def _read_s3(self, copy: Copy) -> tuple[list[tuple[str, bytes]], list[list[str | int]]]:
         """The objects the COPY names and its JSONPaths, read as the cluster reads them: with the

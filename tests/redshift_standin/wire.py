@@ -123,6 +123,7 @@ class Hooks(Protocol):
     def on_query(self, relay: Relay, sql: str) -> object: ...
     def on_parse(self, relay: Relay, sql: str) -> str | None: ...  # why it is refused, or None
     def on_close(self, relay: Relay) -> None: ...
+    def on_crash(self, relay: Relay, error: BaseException) -> None: ...  # a bug in the stand-in itself
 
 
 class Relay:
@@ -141,6 +142,8 @@ class Relay:
 
     def run(self, sql: str) -> Result:
         """Run `sql` in the client's session (simple query protocol); nothing reaches the client."""
+        if self.server.buffer:  # a reply not yet relayed would be taken for this statement's
+            raise RuntimeError(f"the server sent {len(self.server.buffer)} bytes not yet relayed before: {sql[:80]}")
         self.server.sock.sendall(message(b"Q", cstring(sql)))
         result = Result()
         while True:
@@ -174,8 +177,14 @@ class Relay:
                     self._from_server(*self.server.message())
                 while self.client.has_message():
                     self._from_client(*self.client.message())
-        except (Closed, OSError):
+        except (Closed, ConnectionError):
             pass
+        except Exception as exc:  # noqa: BLE001 - a stand-in bug: tell the client and the test, never vanish
+            self.hooks.on_crash(self, exc)
+            try:
+                self.reply(error_response("XX000", f"Redshift stand-in crashed: {type(exc).__name__}: {exc}", "FATAL"))
+            except OSError:
+                pass
         finally:
             self.hooks.on_close(self)
             for stream in (self.client, self.server):
