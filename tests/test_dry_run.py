@@ -65,7 +65,8 @@ def test_redshift_plan_needs_no_cluster_nor_s3_and_parses() -> None:
     assert "FROM 's3://my-staging/sparkify/manifests/load-:load_id/events-0002.manifest'" in out
     # everything the backend sends, the repair of mangled text included (issue 12 item 13)
     assert "~ '[" in out and "INSERT INTO staging.text_repairs (raw_text, fixed) VALUES (:raw_text, :fixed);" in out
-    assert "MAXERROR 12" in out and "MANIFEST" in out
+    assert "MAXERROR 100000" in out and "MANIFEST" in out
+    assert "more than --max-errors 12 record(s) in all, it rolls back here" in out
     assert "-- PUT s3://my-staging/sparkify/jsonpaths/events_jsonpaths.json" in out
     assert "DISTKEY(song_id)" in out
     assert "MERGE INTO analytics.songs" in out

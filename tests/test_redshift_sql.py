@@ -57,10 +57,11 @@ def every_statement() -> list[str]:
         for view in ("stl", "sys"):
             batch = rs.manifest_uri(STAGING, 7, source, 1)
             statements += rs.stage_statements(source, 7, batch, iam_role=ROLE, region_name="us-west-2",
-                                              jsonpaths=rs.jsonpaths_uri(STAGING, source), max_errors=3, view=view)
+                                              jsonpaths=rs.jsonpaths_uri(STAGING, source), view=view)
             statements.append(rs.file_counts_sql(view))
             statements += rs.abort_statements(7, "it's broken", "2026-11-24 05:00:00",
-                                              {source.name: [f.uri for f in files]}, view)
+                                              {source.name: [f.uri for f in files]}, view,
+                                              [(source.name, batch, 3, "userId", "userId: … got a\\b'", None)])
         statements.append(rs.drop_copy_table_sql(source))
         statements.append(rs.rejected_counts_sql(7, source, [f.uri for f in files]))
         statements += rs.record_files_sql(source, 7, counts)
@@ -227,7 +228,7 @@ def test_text_is_wide_enough_for_the_real_data() -> None:
 
 def test_copy_has_the_designed_options() -> None:
     sql = rs.copy_sql(EVENTS, rs.manifest_uri(STAGING, 3, EVENTS, 2), iam_role=ROLE, region_name="us-west-2",
-                      jsonpaths=rs.jsonpaths_uri(STAGING, EVENTS), max_errors=25)
+                      jsonpaths=rs.jsonpaths_uri(STAGING, EVENTS))
     parsed = sqlglot.parse_one(sql, read="redshift")
     assert isinstance(parsed, exp.Copy)
     assert parsed.args["files"][0].name == f"{STAGING}/manifests/load-3/events-0002.manifest"
@@ -235,16 +236,17 @@ def test_copy_has_the_designed_options() -> None:
     assert credentials.args["iam_role"].name == ROLE and credentials.args["region"].name == "us-west-2"
     text = " ".join(sql.split())
     for option in ("MANIFEST", f"FORMAT AS JSON '{STAGING}/jsonpaths/events_jsonpaths.json'", "BLANKSASNULL",
-                   "EMPTYASNULL", "MAXERROR 25", "COMPUPDATE OFF", "STATUPDATE OFF"):
+                   "EMPTYASNULL", "MAXERROR 100000", "COMPUPDATE OFF", "STATUPDATE OFF"):
         assert option in text
     assert "TRUNCATECOLUMNS" not in text  # nothing is truncated silently: too long is a reject
 
 
-@pytest.mark.parametrize("given, expected", [(0, 0), (7, 7), (10**9, rs.MAXERROR_LIMIT)])
-def test_maxerror_maps_max_errors(given: int, expected: int) -> None:
+def test_copy_rejects_up_to_redshifts_limit_and_the_load_applies_max_errors() -> None:
+    """COPY fails at MAXERROR rejects: with --max-errors there, a batch would fail before its
+    rejects are counted and kept. Every COPY allows Redshift's maximum instead."""
     sql = rs.copy_sql(SONGS, f"{STAGING}/m.manifest", iam_role=ROLE, region_name=None,
-                      jsonpaths=rs.jsonpaths_uri(STAGING, SONGS), max_errors=given)
-    assert f"MAXERROR {expected}\n" in sql
+                      jsonpaths=rs.jsonpaths_uri(STAGING, SONGS))
+    assert f"MAXERROR {rs.MAXERROR_LIMIT}\n" in sql and rs.MAXERROR_LIMIT == 100000
     assert "REGION" not in sql
 
 
@@ -293,14 +295,13 @@ def test_literals_escape_quotes_and_backslashes() -> None:
 @pytest.mark.parametrize("bad", ["s3://bucket/x'; DROP TABLE t; --", "https://bucket/x", "s3://B/x", "s3://ok-bucket/a\\b"])
 def test_s3_uris_are_validated(bad: str) -> None:
     with pytest.raises(SparkifyError):
-        rs.copy_sql(EVENTS, bad, iam_role=ROLE, region_name=None, jsonpaths=f"{STAGING}/j.json", max_errors=0)
+        rs.copy_sql(EVENTS, bad, iam_role=ROLE, region_name=None, jsonpaths=f"{STAGING}/j.json")
 
 
 @pytest.mark.parametrize("bad", ["arn:aws:iam::123:role/x", "arn:aws:iam::123456789012:role/x' --", "role"])
 def test_role_arns_are_validated(bad: str) -> None:
     with pytest.raises(SparkifyError):
-        rs.copy_sql(EVENTS, f"{STAGING}/m", iam_role=bad, region_name=None, jsonpaths=f"{STAGING}/j.json",
-                    max_errors=0)
+        rs.copy_sql(EVENTS, f"{STAGING}/m", iam_role=bad, region_name=None, jsonpaths=f"{STAGING}/j.json")
 
 
 def test_url_parsing() -> None:

@@ -83,8 +83,6 @@ def load(
     new_file = _new_duckdb_file(warehouse)
     try:
         with _opened(warehouse, read_only=False, need_tables=False) as wh:
-            if hasattr(wh, "max_errors"):  # Redshift rejects inside the database (COPY's MAXERROR)
-                wh.max_errors = max_errors
             try:
                 return run_etl(wh, None if songs is None else str(songs), None if logs is None else str(logs),
                                max_errors=max_errors, full_refresh=full_refresh, progress=progress, s3=s3,

@@ -76,7 +76,7 @@ class _PostgresInfo:
         return TransactionStatus.INTRANS if self.recorder.in_transaction else TransactionStatus.IDLE
 
 
-def _backend(url: str, max_errors: int) -> tuple[Warehouse, Recorder, list[Step]]:
+def _backend(url: str) -> tuple[Warehouse, Recorder, list[Step]]:
     """The backend for `url` on a Recorder, and the notes the plan starts with."""
     scheme = warehouse_scheme(url)
     if scheme == "duckdb":
@@ -105,7 +105,7 @@ def _backend(url: str, max_errors: int) -> tuple[Warehouse, Recorder, list[Step]
                               "refuses until you set &iam_role=ARN (`sparkify cluster up` prints it)",
                               "the IAM role COPY reads S3 with"))
         recorder = Recorder(rs.literal, _answer, "%s")
-        return rs.RedshiftWarehouse.planned(url, recorder, target=target, max_errors=max_errors), recorder, notes
+        return rs.RedshiftWarehouse.planned(url, recorder, target=target), recorder, notes
     raise SparkifyError(f"warehouse {mask_secrets(url)!r}: unsupported kind {scheme!r}")
 
 
@@ -191,7 +191,7 @@ def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, 
 
         require_s3_paths(songs, logs)
     inputs = _inputs(songs, logs)
-    warehouse, recorder, notes = _backend(url, max_errors)
+    warehouse, recorder, notes = _backend(url)
     when = "--full-refresh" if full_refresh else "only when the warehouse has no Sparkify tables yet"
     recorder.comment = f"create tables ({when})"
     warehouse.create_tables()
@@ -207,6 +207,9 @@ def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, 
                 warehouse.stage(source, objects, load_id)
             else:
                 _parse_steps(recorder, warehouse.dialect, source, uris)
+    recorder.comment = ""
+    recorder.note(f"then, if the load rejected more than --max-errors {int(max_errors)} record(s) in all, it rolls "
+                  "back here and is recorded as failed, with its rejects")
     recorder.comment = "suspect text of this load, repaired in Python (ftfy) into staging.text_repairs"
     repair.repair_new_text(warehouse, load_id)
     recorder.comment = "then one INSERT per suspect value that ftfy changes"

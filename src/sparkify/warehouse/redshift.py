@@ -24,7 +24,7 @@ from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Wareho
 from sparkify.warehouse.redshift_sql import *  # noqa: F403  (the statements, importable from here as before)
 from sparkify.warehouse.redshift_sql import (
     DIALECT, SESSION_SQL, abort_statements, begin_statements, bind, create_statements, drop_copy_table_sql,
-    attribute_batch_rejects, file_counts_sql, file_name_fits, guarded_count_sql, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
+    attribute_batch_rejects, file_counts_sql, file_name_fits, guarded_rows_sql, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
     model_statements, record_files_sql, rejected_counts_sql, require_s3_paths, stage_statements,
     CURRENT_LOAD_SQL, LOADED_VERSIONS_SQL, NOW_SQL, TABLES_EXIST_SQL,
 )
@@ -42,18 +42,18 @@ class RedshiftWarehouse(Warehouse):
     copies_from_s3 = True
     stages_by_file = False
 
-    def __init__(self, url: str, *, read_only: bool = False, max_errors: int = 0) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         import psycopg
 
         self._psycopg = psycopg
         self.url = url
         self.target = parse_url(url)
-        self.max_errors = max_errors
         self.read_only = read_only
         self._batch = 0
         self._uploaded: set[str] = set()
         self._sources: dict[str, tuple[int, StageResult]] = {}
         self._attempted: dict[str, list[str]] = {}
+        self._guarded: list[tuple[Any, ...]] = []
         self._regions: dict[str, str | None] = {}
         self._s3_client: Any = None
         login = find_login(self.target)
@@ -73,12 +73,12 @@ class RedshiftWarehouse(Warehouse):
             self._run(statement)
 
     @classmethod
-    def planned(cls, url: str, con: Any, *, target: RedshiftTarget, max_errors: int = 0) -> "RedshiftWarehouse":
+    def planned(cls, url: str, con: Any, *, target: RedshiftTarget) -> "RedshiftWarehouse":
         """This backend on a stand-in connection (the dry run's Recorder): nothing is connected,
         and the S3 documents it would write are noted in the plan instead."""
         self = cls.__new__(cls)
-        self.url, self.target, self.max_errors, self.read_only = url, target, max_errors, False
-        self._batch, self._uploaded, self._sources, self._attempted = 0, set(), {}, {}
+        self.url, self.target, self.read_only = url, target, False
+        self._batch, self._uploaded, self._sources, self._attempted, self._guarded = 0, set(), {}, {}, []
         self._regions, self._s3_client = {}, None
         self.con, self._psycopg, self._password = con, _NoDriver, None
         self._upload = lambda uri, document: con.note(f"PUT {uri}: {json.dumps(document)}")  # type: ignore[method-assign]
@@ -180,6 +180,7 @@ class RedshiftWarehouse(Warehouse):
         self._batch = 0
         self._sources = {}
         self._attempted = {}
+        self._guarded = []
         self._started = self._run(NOW_SQL).fetchall()[0][0]
         return self._run(CURRENT_LOAD_SQL).fetchall()[0][0]  # type: ignore[no-any-return]  (a Placeholder in the dry run)
 
@@ -199,7 +200,7 @@ class RedshiftWarehouse(Warehouse):
         self._attempted.setdefault(source.name, []).extend(f.uri for f in files)
         for statement in stage_statements(
             source, load_id, batch_uri, iam_role=iam_role, region_name=region_name,
-            jsonpaths=paths_uri, max_errors=self.max_errors, view=self.target.errors_view,
+            jsonpaths=paths_uri, view=self.target.errors_view,
         ):
             self._run(statement)
         scanned = {name: int(n) for name, n in self._run(file_counts_sql(self.target.errors_view)).fetchall()}
@@ -210,9 +211,9 @@ class RedshiftWarehouse(Warehouse):
             records = scanned.get(f.uri, 0)
             bad = int(rejected.get(f.uri, 0))
             result.files.append(FileCounts(f, records, max(records - bad, 0), bad))
-        counted = self._run(guarded_count_sql(load_id, batch_uri)).fetchall()
-        guarded = int(counted[0][0]) if counted else 0  # (the dry run's recorder answers nothing)
-        attribute_batch_rejects(result.files, guarded)
+        guarded = self._run(guarded_rows_sql(load_id, batch_uri)).fetchall()  # (the dry run's: none)
+        self._guarded += guarded
+        attribute_batch_rejects(result.files, len(guarded))
         for statement in record_files_sql(source, load_id, result.files):
             self._run(statement)
         done_files, done = self._sources.get(source.name, (0, StageResult()))
@@ -236,7 +237,7 @@ class RedshiftWarehouse(Warehouse):
             self._execute("ROLLBACK")
             started = getattr(self, "_started", None)
             for statement in abort_statements(load_id, message, None if started is None else str(started),
-                                              self._attempted, self.target.errors_view):
+                                              self._attempted, self.target.errors_view, self._guarded):
                 self._run(statement)
         except (SparkifyError, self._psycopg.Error):
             pass  # the connection is gone: Redshift rolled the load back; the caller reports why

@@ -27,7 +27,8 @@ from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements as render
 
 DIALECT = "redshift"
 SEARCH_PATH = "analytics, staging, public"
-#: Redshift's own limit for MAXERROR.
+#: Redshift's own limit for MAXERROR, and every COPY's: COPY fails at MAXERROR rejects, so --max-errors
+#: is applied by the load itself, to the whole load, as on the other backends.
 MAXERROR_LIMIT = 100000
 #: stl_load_errors.filename, stl_load_commits.filename and sys_load_*.file_name are CHAR(256): an
 #: object whose URI is longer (in UTF-8 bytes) could not be matched back to its rejects and counts.
@@ -182,14 +183,15 @@ def copy_sql(
     iam_role: str,
     region_name: str | None,
     jsonpaths: str,
-    max_errors: int,
     is_manifest: bool = True,
 ) -> str:
     """COPY one batch into the source's temp table, JSON mapped by our JSONPaths file.
 
     BLANKSASNULL/EMPTYASNULL: a "" field loads as NULL (userId "" stays '' — it is VARCHAR and the
-    models test `user_id <> ''`, so NULL also drops out). MAXERROR lets up to --max-errors records be
-    rejected into stl_load_errors instead of failing the COPY. COMPUPDATE/STATUPDATE OFF: the
+    models test `user_id <> ''`, so NULL also drops out). MAXERROR is Redshift's limit, not --max-errors:
+    "if the load returns the error_count number of errors or greater, the load fails", which would
+    end the load at --max-errors rejects of one batch, before its rejects are counted and kept; the
+    load applies --max-errors to all its batches, as DuckDB and PostgreSQL do. COMPUPDATE/STATUPDATE OFF: the
     temp table is dropped right after, so analysing it is wasted time. Epoch milliseconds stay
     BIGINT and are converted explicitly in the models, so no TIMEFORMAT is needed.
     """
@@ -205,7 +207,7 @@ def copy_sql(
     options += [
         f"FORMAT AS JSON {literal(s3_uri(jsonpaths))}",
         "BLANKSASNULL EMPTYASNULL",
-        f"MAXERROR {min(max(int(max_errors), 0), MAXERROR_LIMIT)}",
+        f"MAXERROR {MAXERROR_LIMIT}",
         "COMPUPDATE OFF STATUPDATE OFF",
     ]
     return f"COPY {copy_table(source)} ({columns})\n" + "\n".join(options)
@@ -276,9 +278,24 @@ def attribute_batch_rejects(counts: Sequence[FileCounts], rejected: int) -> None
         c.rows, c.rejected, rejected = c.rows - moved, c.rejected + moved, rejected - moved
 
 
-def guarded_count_sql(load_id: int | str, batch_uri: str) -> str:
-    """How many records of this batch guarded_rejects_sql left out (filed under the manifest)."""
-    return f"SELECT count(*) FROM staging.load_errors WHERE load_id = {_int(load_id)} AND file = {literal(batch_uri)}"
+#: A reject as staging.load_errors holds it, after load_id: source, file, line, column, reason, raw_text.
+REJECT_COLUMNS = 'source, file, line, "column", reason, raw_text'
+
+
+def guarded_rows_sql(load_id: int | str, batch_uri: str) -> str:
+    """The records of this batch guarded_rejects_sql left out (filed under the manifest): counted,
+    and kept by the tool, since a failed load's rollback takes them away and no system view has them."""
+    return (f"SELECT {REJECT_COLUMNS} FROM staging.load_errors WHERE load_id = {_int(load_id)} "
+            f"AND file = {literal(batch_uri)}")
+
+
+def insert_rejects_sql(load_id: int | str, rows: Sequence[Sequence[Any]], chunk: int = 1000) -> list[str]:
+    """These rejects (REJECT_COLUMNS) back into staging.load_errors, as literals, `chunk` rows a statement."""
+    return [
+        f"INSERT INTO staging.load_errors (load_id, {REJECT_COLUMNS}) VALUES\n"
+        + ",\n".join(f"({_int(load_id)}, " + ", ".join(sql_value(v) for v in row) + ")" for row in rows[i:i + chunk])
+        for i in range(0, len(rows), chunk)
+    ]
 
 
 def load_errors_sql(load_id: int | str, source: Source, view: str = "stl", where: str | None = None) -> str:
@@ -322,7 +339,6 @@ def stage_statements(
     iam_role: str,
     region_name: str | None,
     jsonpaths: str,
-    max_errors: int,
     view: str = "stl",
 ) -> list[str]:
     """Everything one batch runs, in order (the counts query and the temp-table drop follow).
@@ -332,8 +348,7 @@ def stage_statements(
     guarded = guarded_rejects_sql(source, load_id, batch_uri)
     return [
         copy_table_ddl(source),
-        copy_sql(source, batch_uri, iam_role=iam_role, region_name=region_name, jsonpaths=jsonpaths,
-                 max_errors=max_errors),
+        copy_sql(source, batch_uri, iam_role=iam_role, region_name=region_name, jsonpaths=jsonpaths),
         insert_staged_sql(source, load_id, batch_uri),
         *([guarded] if guarded else []),
         load_errors_sql(load_id, source, view),
@@ -419,9 +434,11 @@ def rejected_counts_sql(load_id: int | str, source: Source, uris: Sequence[str] 
 
 
 def abort_statements(load_id: int, message: str, started: str | None, attempted: dict[str, list[str]],
-                     view: str = "stl") -> list[str]:
-    """After ROLLBACK: record the failed load, and the rejects COPY logged for its objects in this
-    session (system tables outlive the rollback; a failed COPY has no pg_last_copy_id())."""
+                     view: str = "stl", kept: Sequence[Sequence[Any]] = ()) -> list[str]:
+    """After ROLLBACK: record the failed load, the rejects COPY logged for its objects in this
+    session (system tables outlive the rollback; a failed COPY has no pg_last_copy_id()), and the
+    rejects the tool found itself (`kept`: guarded_rows_sql's rows). `started` is GETDATE() at the
+    load's start: UTC, as the views' times, since every session is UTC (TIMEZONE_SQL)."""
     statements = [
         "BEGIN",
         ("INSERT INTO staging.loads (load_id, started_at, finished_at, status, message) "
@@ -436,6 +453,7 @@ def abort_statements(load_id: int, message: str, started: str | None, attempted:
         where = (f"{session} >= {literal(started)} "
                  f"AND TRIM({file_column}) IN ({', '.join(literal(u) for u in uris)})")
         statements.append(load_errors_sql(load_id, SOURCES[name], view, where=where))
+    statements += insert_rejects_sql(load_id, kept)
     statements.append("COMMIT")
     return statements
 
