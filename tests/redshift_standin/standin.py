@@ -6,7 +6,7 @@ checked (rules.py); a refused one becomes a real server error
 naming the reason and the statement, so the session's transaction aborts as it would on Redshift,
 and it is recorded in `Standin.refused` (a test asserts that list is empty). A COPY … FROM 's3://…'
 is run by the stand-in itself (copy.py), in the client's own session and transaction. TRUNCATE
-inside a transaction commits it first, as Redshift's does.
+inside a transaction commits it first, as Redshift's does (simple and extended protocol alike).
 """
 
 from __future__ import annotations
@@ -138,6 +138,8 @@ class Standin:
         if problems:
             self.refused.append(Refusal(sql, problems))
             return _message(Refusal(sql, problems))
+        if re.match(r"\s*TRUNCATE\b", rules.masked(sql), re.IGNORECASE) and relay.status == b"T":
+            relay.run("COMMIT")  # through the extended protocol too, TRUNCATE commits first
         return None
 
     def on_close(self, relay: Relay) -> None:

@@ -4,7 +4,8 @@ read-only cannot change it, whatever the text says.
 PostgreSQL and Redshift: each statement runs alone (the extended protocol refuses a second one
 server-side, so no `; COMMIT; BEGIN READ WRITE; DELETE …` can ride along) in its own
 `BEGIN READ ONLY` transaction that is always rolled back, so not even a `SET` outlives it.
-Transaction control is refused up front with a clear line. DuckDB opens the file read-only, and
+Transaction control is refused up front with a clear line; on Redshift, so is every statement
+that is not a read (its TRUNCATE commits the transaction it runs in). DuckDB opens the file read-only, and
 its own parser's statement types keep out ATTACH (which could re-open the file read-write),
 COPY, EXPORT, INSTALL, SET and the like.
 """
@@ -56,6 +57,22 @@ def refuse_transaction_control(statement: str) -> None:
         raise SparkifyError(f"{' '.join(match.group(1).split()).upper()} is not allowed: {WRITE_HINT}")
 
 
+#: What a read command may run on Redshift. TRUNCATE "commits the transaction in which it is run"
+#: (AWS), so a READ ONLY transaction alone cannot hold every write there: only reading statements pass.
+REDSHIFT_READS = frozenset({"SELECT", "WITH", "EXPLAIN", "SHOW"})
+_FIRST_WORD = re.compile(r"[(\s]*([A-Za-z_]+)")
+
+
+def refuse_redshift_writes(sql: str) -> None:
+    """Before anything runs: transaction control, and any statement that is not a read."""
+    for statement in split_script(sql):
+        refuse_transaction_control(statement)
+        match = _FIRST_WORD.match(_LEADING.sub("", statement))
+        word = match.group(1).upper() if match else statement.split()[0]
+        if word not in REDSHIFT_READS:
+            raise SparkifyError(f"{word} statements are not allowed: {WRITE_HINT}")
+
+
 #: The DuckDB statement types a read command may run; its own parser says which a text holds.
 DUCKDB_READS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
 
@@ -88,8 +105,11 @@ def run_read_only(con: Any, sql: str, params: Sequence[Any] = ()) -> QueryResult
         cursor = psycopg.Cursor(con)
         con.execute("BEGIN READ ONLY")
         try:
-            # prepare=True: the extended protocol, one statement per message, checked by the server.
-            cursor.execute(statement, list(params) or None, prepare=True)
+            # A pipeline sends even a statement without parameters through the extended protocol:
+            # one statement per message, checked by the server. prepare=False: the unnamed statement,
+            # so the ROLLBACK never makes psycopg send DEALLOCATE ALL, which Redshift does not have.
+            with con.pipeline():
+                cursor.execute(statement, list(params) or None, prepare=False)
             result = QueryResult([], []) if cursor.description is None else \
                 QueryResult([d.name for d in cursor.description], cursor.fetchall())
         finally:

@@ -21,6 +21,7 @@ from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
 from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
+from sparkify.warehouse.readonly import refuse_redshift_writes, run_read_only
 from sparkify.warehouse.redshift_sql import *  # noqa: F403  (the statements, importable from here as before)
 from sparkify.warehouse.redshift_sql import (
     DIALECT, SESSION_SQL, abort_statements, begin_statements, bind, create_statements, drop_copy_table_sql,
@@ -245,7 +246,13 @@ class RedshiftWarehouse(Warehouse):
     # -- querying -----------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        """Read-only (`sql`, `check`, `report`, `query`): reads only, each statement alone through
+        the extended protocol (parameters bound by the server, never as E'' text) in a rolled-back
+        READ ONLY transaction, as on PostgreSQL. Otherwise as every statement of a load."""
         try:
+            if self.read_only:
+                refuse_redshift_writes(sql)
+                return run_read_only(self.con, sql, params)
             cursor = self._execute(bind(sql, params) if params else sql)
         except self._psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc, self._password)}") from None
