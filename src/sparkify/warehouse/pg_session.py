@@ -1,11 +1,16 @@
-"""A PostgreSQL load session's manners: one load at a time, and no work for a client that died."""
+"""A PostgreSQL session's manners: one load at a time, no work for a client that died, and
+errors in one line that never show the password."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 
+from sparkify.config import mask_secrets
 from sparkify.errors import SparkifyError
 from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
 
@@ -14,6 +19,26 @@ LOAD_LOCK = 0x5370_6B66  # "Spkf"
 #: How often the server checks, while running a load's statement, that the client is still there:
 #: a killed `sparkify etl` stops holding the load lock (and the server's cores) within a second.
 CLIENT_CHECK = "1s"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def pg_errors(method: F) -> F:
+    """Database errors become one-line SparkifyErrors that never show the password."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise SparkifyError(f"PostgreSQL: {mask_secrets(first_line(exc))}") from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def watch_client(con: psycopg.Connection) -> None:

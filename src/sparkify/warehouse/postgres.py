@@ -1,65 +1,39 @@
 """The PostgreSQL warehouse: DuckDB parses the JSON, PostgreSQL stores and models it.
 
-Parsing goes through sparkify.staging.parse (an in-memory DuckDB), so both backends accept and reject
-exactly the same records. Parsed rows travel to PostgreSQL as CSV through `COPY … FROM STDIN`
-in 1 MiB chunks; the star schema is then built by SQL inside PostgreSQL, in the load's single
-transaction.
+Staging (DuckDB-parsed rows carried in by COPY) is in pg_staging.py, the session's manners (load
+lock, dead-client check, one-line errors) in pg_session.py. The star schema is built by SQL inside
+PostgreSQL, in the load's single transaction.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-import duckdb
 import psycopg
 
 from sparkify.config import mask_secrets, remember_url_secrets
 from sparkify.errors import SparkifyError
-from sparkify.staging.parse import PARSED, PrivateParser, file_checksums, parse_files
-from sparkify.inputs.sources import SourceFile
-from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements, read_sql, split_statements, star_statements
-from sparkify.staging.tables import SOURCES, Source
 from sparkify.scratch import ScratchDir
+from sparkify.staging.parse import PrivateParser
+from sparkify.staging.tables import SOURCES
 from sparkify.warehouse import analyst
-from sparkify.warehouse.readonly import refuse_transaction_control, run_read_only
-from sparkify.warehouse.base import STAR_TABLES, FileCounts, QueryResult, StageResult, Warehouse
-from sparkify.warehouse.pg_session import take_load_lock, watch_client
+from sparkify.warehouse.base import STAR_TABLES, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.migrate import rename_old_columns
+from sparkify.warehouse.pg_session import first_line, pg_errors, take_load_lock, watch_client
+from sparkify.warehouse.pg_staging import PostgresStaging, staging_ddl
+from sparkify.warehouse.readonly import refuse_transaction_control, run_read_only
+from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements, read_sql, split_statements, star_statements
 
 #: Our own sessions see the star schema unqualified, as DuckDB users do.
 SEARCH_PATH = "analytics,staging,public"
-CHUNK = 1024 * 1024
 #: Per sort/hash of our own sessions: the models sort every staged event; 4 MB (the default) spills.
 WORK_MEM = "128MB"
-_PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "integer": "BIGINT",
-             "double": "DOUBLE PRECISION"}
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _errors(method: F) -> F:
-    """Database errors become one-line SparkifyErrors that never show the password."""
-
-    @functools.wraps(method)
-    def wrapper(self: PostgresWarehouse, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except psycopg.Error as exc:
-            raise SparkifyError(f"PostgreSQL: {mask_secrets(_first_line(exc))}") from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-class PostgresWarehouse(Warehouse):
+class PostgresWarehouse(PostgresStaging, Warehouse):
     dialect = "postgresql"
     placeholder = "%s"
     #: The SQL the star schema is built in. "redshift" only in the contract test, where PostgreSQL
@@ -79,14 +53,14 @@ class PostgresWarehouse(Warehouse):
                                        application_name="sparkify", **extra)
         except psycopg.Error as exc:
             raise SparkifyError(
-                f"cannot connect to warehouse {mask_secrets(url)!r}: {mask_secrets(_first_line(exc))}"
+                f"cannot connect to warehouse {mask_secrets(url)!r}: {mask_secrets(first_line(exc))}"
             ) from None
         self._parser = PrivateParser()
         if not read_only:
             watch_client(self.con)
             self._migrate()
 
-    @_errors
+    @pg_errors
     def _migrate(self) -> None:
         """Rename what an older Sparkify named differently (see migrate.py), in one transaction."""
         with self.con.transaction():
@@ -101,12 +75,12 @@ class PostgresWarehouse(Warehouse):
 
     # -- schema -------------------------------------------------------------------------------
 
-    @_errors
+    @pg_errors
     def tables_exist(self) -> bool:
         row = self.con.execute("SELECT to_regclass('analytics.songplays') IS NOT NULL").fetchone()
         return bool(row and row[0])
 
-    @_errors
+    @pg_errors
     def create_tables(self) -> None:
         with self.con.transaction():
             self._create_tables()
@@ -116,7 +90,7 @@ class PostgresWarehouse(Warehouse):
         for name in ("postgresql/drop_tables", "postgresql/create_tables"):
             self._run_file(name)
         for source in SOURCES.values():
-            self.con.execute(_staging_ddl(source))
+            self.con.execute(staging_ddl(source))
             self.con.execute(
                 f"CREATE INDEX {source.table}_source_file ON staging.{source.table} (source_file)"
             )
@@ -131,27 +105,27 @@ class PostgresWarehouse(Warehouse):
 
     # -- loading ------------------------------------------------------------------------------
 
-    @_errors
+    @pg_errors
     def loaded_versions(self) -> dict[str, tuple[int, str]]:
         rows = self.con.execute("SELECT path, size, modified FROM staging.loaded_files").fetchall()
         return {path: (size, modified) for path, size, modified in rows}
 
-    @_errors
+    @pg_errors
     def lock(self) -> None:
         take_load_lock(self.con, mask_secrets(self.url))
 
-    @_errors
+    @pg_errors
     def unlock(self, commit: bool = True) -> None:
         if self.con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.con.execute("COMMIT" if commit else "ROLLBACK")
 
-    @_errors
+    @pg_errors
     def begin_load(self) -> int:
         if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             self.lock()
         return self._start_load()
 
-    @_errors
+    @pg_errors
     def begin_refresh(self) -> int:
         if self.con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             self.lock()
@@ -176,109 +150,7 @@ class PostgresWarehouse(Warehouse):
         )
         return load_id  # type: ignore[no-any-return]  (an int; a Placeholder in the dry run)
 
-    @property
-    def parser(self) -> duckdb.DuckDBPyConnection:
-        return self._parser.con
-
-    @_errors
-    def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
-        table = f"staging.{source.table}"
-        uris = [f.uri for f in files]
-        columns = [f.column for f in source.fields]
-        self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris])
-        parse_files(self.parser, source, files)
-        checksums = file_checksums(files)
-        read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
-        with self._parser.workdir() as tmp:
-            self._copy(
-                f"SELECT {int(load_id)}, file, line, {', '.join(columns)} FROM {PARSED} "
-                "WHERE reason IS NULL ORDER BY file, line",
-                f"{table} (load_id, source_file, source_line, {', '.join(columns)})",
-                os.path.join(tmp, "rows.csv"),
-            )
-            self._copy(
-                f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
-                f"replace(raw, chr(0), '\\u0000') FROM {PARSED} WHERE reason IS NOT NULL ORDER BY file, line",
-                'staging.load_errors (load_id, source, file, line, "column", reason, raw_text)',
-                os.path.join(tmp, "errors.csv"),
-            )
-        self.parser.execute(f"DROP TABLE {PARSED}")
-        # Reconciliation counts each side where it landed, not from the parse alone.
-        staged = dict(self.con.execute(
-            f"SELECT source_file, count(*) FROM {table} WHERE load_id = %s AND source_file = ANY(%s) "
-            "GROUP BY source_file",
-            [load_id, uris],
-        ).fetchall())
-        rejected = dict(self.con.execute(
-            "SELECT file, count(*) FROM staging.load_errors WHERE load_id = %s AND source = %s "
-            "AND file = ANY(%s) GROUP BY file",
-            [load_id, source.name, uris],
-        ).fetchall())
-        result = StageResult()
-        for f in files:
-            result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
-        self._record_files(source, result, load_id, checksums)
-        return result
-
-    def _copy(self, select: str, target: str, path: str) -> None:
-        """Stream the parser's `select` into PostgreSQL table `target` as CSV, 1 MiB at a time.
-
-        FORCE_QUOTE keeps NULL (unquoted, empty) apart from '' (quoted, "").
-        """
-        literal = path.replace("'", "''")
-        self.parser.execute(f"COPY ({select}) TO '{literal}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
-        self._copy_in(f"COPY {target} FROM STDIN (FORMAT csv)", path)
-
-    def _copy_in(self, copy_sql: str, path: str) -> None:
-        """Stream a file to `COPY … FROM STDIN` in 1 MiB chunks: no row ever passes through Python.
-
-        The file is read once, so it is unlinked as soon as it is open: a killed run leaves no
-        CSV behind (its scratch folder is swept by the next run).
-        """
-        with open(path, "rb") as handle:
-            os.unlink(path)
-            with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
-                while chunk := handle.read(CHUNK):
-                    copy.write(chunk)
-
-    def _record_files(self, source: Source, result: StageResult, load_id: int, checksums: dict[str, str]) -> None:
-        """The manifest row of each file (replacing an older one), and the per-source reconciliation."""
-        self.con.execute(
-            """
-            INSERT INTO staging.loaded_files AS f
-                (path, source, size, modified, checksum, load_id, records, rows, rejected, loaded_at)
-            SELECT path, %s, size, modified, checksum, %s, records, rows, rejected, clock_timestamp() AT TIME ZONE 'UTC'
-            FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[])
-                 AS u (path, size, modified, checksum, records, rows, rejected)
-            ON CONFLICT (path) DO UPDATE SET
-                source = excluded.source, size = excluded.size, modified = excluded.modified,
-                checksum = excluded.checksum, load_id = excluded.load_id, records = excluded.records,
-                rows = excluded.rows, rejected = excluded.rejected, loaded_at = excluded.loaded_at
-            """,
-            [
-                source.name,
-                load_id,
-                [c.file.uri for c in result.files],
-                [c.file.size for c in result.files],
-                [c.file.version for c in result.files],
-                [checksums.get(c.file.uri) for c in result.files],
-                [c.records for c in result.files],
-                [c.rows for c in result.files],
-                [c.rejected for c in result.files],
-            ],
-        )
-        self.con.execute(
-            """
-            INSERT INTO staging.load_sources AS s (load_id, source, files, records, staged, rejected)
-            VALUES (%s, %s, %s, %s, %s, %s)
-            ON CONFLICT (load_id, source) DO UPDATE SET
-                files = s.files + excluded.files, records = s.records + excluded.records,
-                staged = s.staged + excluded.staged, rejected = s.rejected + excluded.rejected
-            """,
-            [load_id, source.name, len(result.files), result.records, result.rows, result.rejected],
-        )
-
-    @_errors
+    @pg_errors
     def build_star(self, songs_changed: bool) -> None:
         # A failed model rolls back to here, so abort_load can still save the load's rejects.
         self.con.execute("SAVEPOINT build_star")
@@ -296,7 +168,7 @@ class PostgresWarehouse(Warehouse):
             self.con.execute("ROLLBACK TO SAVEPOINT build_star")
             raise
 
-    @_errors
+    @pg_errors
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
         self.con.execute(
             "UPDATE staging.loads SET finished_at = clock_timestamp() AT TIME ZONE 'UTC', status = 'committed', "
@@ -345,7 +217,7 @@ class PostgresWarehouse(Warehouse):
 
     # -- access -------------------------------------------------------------------------------
 
-    @_errors
+    @pg_errors
     def grant_analyst(self, role: str, password: str | None = None) -> tuple[bool, list[str]]:
         """Make `role` a read-only login of the star schema (see warehouse/analyst.py);
         (created, what was changed for other roles)."""
@@ -366,7 +238,7 @@ class PostgresWarehouse(Warehouse):
             while more and more():  # several statements (`sql --write`): the last one's result
                 pass
         except psycopg.Error as exc:
-            raise SparkifyError(f"SQL error: {mask_secrets(_first_line(exc))}") from None
+            raise SparkifyError(f"SQL error: {mask_secrets(first_line(exc))}") from None
         if cursor.description is None:
             return QueryResult([], [])
         return QueryResult([d.name for d in cursor.description], cursor.fetchall())
@@ -384,12 +256,12 @@ class PostgresWarehouse(Warehouse):
                 return QueryResult([], [])
             return QueryResult([d.name for d in cursor.description], cursor.fetchall())
         except psycopg.Error as exc:
-            raise SparkifyError(f"SQL error: {mask_secrets(_first_line(exc))}") from None
+            raise SparkifyError(f"SQL error: {mask_secrets(first_line(exc))}") from None
         finally:
             self.con.execute("ROLLBACK TO SAVEPOINT sparkify_check")
             self.con.execute("RELEASE SAVEPOINT sparkify_check")
 
-    @_errors
+    @pg_errors
     def write_parquet(self, select: str, path: str) -> None:
         """COPY the rows out as CSV (streamed to a temp file), then DuckDB writes them as Parquet
         with the columns' own types."""
@@ -428,11 +300,3 @@ def _type_name(oid: int) -> str:
 def _libpq_url(url: str) -> str:
     """libpq reads postgresql:// and postgres:// URLs; anything else we accept maps to them."""
     return re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
-
-
-def _staging_ddl(source: Source) -> str:
-    columns = ",\n    ".join(f"{f.column} {_PG_TYPES[f.type]}" for f in source.fields)
-    return (
-        f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
-        f'    source_file VARCHAR COLLATE "C" NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)'
-    )

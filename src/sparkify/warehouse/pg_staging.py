@@ -1,0 +1,142 @@
+"""PostgreSQL staging: DuckDB parses a batch, COPY carries its rows in, the manifest records it.
+
+Parsing goes through sparkify.staging.parse (an in-memory DuckDB), so every backend accepts and
+rejects exactly the same records. The parsed rows travel to PostgreSQL as CSV through
+`COPY … FROM STDIN` in 1 MiB chunks: no row passes through Python.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from sparkify.inputs.sources import SourceFile
+from sparkify.staging.parse import PARSED, file_checksums, parse_files
+from sparkify.staging.tables import Source
+from sparkify.warehouse.base import FileCounts, StageResult
+from sparkify.warehouse.pg_session import pg_errors
+
+CHUNK = 1024 * 1024
+#: Staging column types: text compares byte-wise (COLLATE "C"), as on DuckDB.
+PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "integer": "BIGINT",
+            "double": "DOUBLE PRECISION"}
+
+
+class PostgresStaging:
+    """Staging, as methods of PostgresWarehouse (its connection and private parser)."""
+
+    con: Any
+    _parser: Any
+
+    @property
+    def parser(self) -> duckdb.DuckDBPyConnection:
+        return self._parser.con  # type: ignore[no-any-return]
+
+    @pg_errors
+    def stage(self, source: Source, files: Sequence[SourceFile], load_id: int) -> StageResult:
+        table = f"staging.{source.table}"
+        uris = [f.uri for f in files]
+        columns = [f.column for f in source.fields]
+        self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris])
+        parse_files(self.parser, source, files)
+        checksums = file_checksums(files)
+        read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
+        with self._parser.workdir() as tmp:
+            self._copy(
+                f"SELECT {int(load_id)}, file, line, {', '.join(columns)} FROM {PARSED} "
+                "WHERE reason IS NULL ORDER BY file, line",
+                f"{table} (load_id, source_file, source_line, {', '.join(columns)})",
+                os.path.join(tmp, "rows.csv"),
+            )
+            self._copy(
+                f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
+                f"replace(raw, chr(0), '\\u0000') FROM {PARSED} WHERE reason IS NOT NULL ORDER BY file, line",
+                'staging.load_errors (load_id, source, file, line, "column", reason, raw_text)',
+                os.path.join(tmp, "errors.csv"),
+            )
+        self.parser.execute(f"DROP TABLE {PARSED}")
+        # Reconciliation counts each side where it landed, not from the parse alone.
+        staged = dict(self.con.execute(
+            f"SELECT source_file, count(*) FROM {table} WHERE load_id = %s AND source_file = ANY(%s) "
+            "GROUP BY source_file",
+            [load_id, uris],
+        ).fetchall())
+        rejected = dict(self.con.execute(
+            "SELECT file, count(*) FROM staging.load_errors WHERE load_id = %s AND source = %s "
+            "AND file = ANY(%s) GROUP BY file",
+            [load_id, source.name, uris],
+        ).fetchall())
+        result = StageResult()
+        for f in files:
+            result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
+        self._record_files(source, result, load_id, checksums)
+        return result
+
+    def _copy(self, select: str, target: str, path: str) -> None:
+        """Stream the parser's `select` into PostgreSQL table `target` as CSV, 1 MiB at a time.
+
+        FORCE_QUOTE keeps NULL (unquoted, empty) apart from '' (quoted, "").
+        """
+        literal = path.replace("'", "''")
+        self.parser.execute(f"COPY ({select}) TO '{literal}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
+        self._copy_in(f"COPY {target} FROM STDIN (FORMAT csv)", path)
+
+    def _copy_in(self, copy_sql: str, path: str) -> None:
+        """Stream a file to `COPY … FROM STDIN` in 1 MiB chunks: no row ever passes through Python.
+
+        The file is read once, so it is unlinked as soon as it is open: a killed run leaves no
+        CSV behind (its scratch folder is swept by the next run).
+        """
+        with open(path, "rb") as handle:
+            os.unlink(path)
+            with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
+                while chunk := handle.read(CHUNK):
+                    copy.write(chunk)
+
+    def _record_files(self, source: Source, result: StageResult, load_id: int, checksums: dict[str, str]) -> None:
+        """The manifest row of each file (replacing an older one), and the per-source reconciliation."""
+        self.con.execute(
+            """
+            INSERT INTO staging.loaded_files AS f
+                (path, source, size, modified, checksum, load_id, records, rows, rejected, loaded_at)
+            SELECT path, %s, size, modified, checksum, %s, records, rows, rejected, clock_timestamp() AT TIME ZONE 'UTC'
+            FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[])
+                 AS u (path, size, modified, checksum, records, rows, rejected)
+            ON CONFLICT (path) DO UPDATE SET
+                source = excluded.source, size = excluded.size, modified = excluded.modified,
+                checksum = excluded.checksum, load_id = excluded.load_id, records = excluded.records,
+                rows = excluded.rows, rejected = excluded.rejected, loaded_at = excluded.loaded_at
+            """,
+            [
+                source.name,
+                load_id,
+                [c.file.uri for c in result.files],
+                [c.file.size for c in result.files],
+                [c.file.version for c in result.files],
+                [checksums.get(c.file.uri) for c in result.files],
+                [c.records for c in result.files],
+                [c.rows for c in result.files],
+                [c.rejected for c in result.files],
+            ],
+        )
+        self.con.execute(
+            """
+            INSERT INTO staging.load_sources AS s (load_id, source, files, records, staged, rejected)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            ON CONFLICT (load_id, source) DO UPDATE SET
+                files = s.files + excluded.files, records = s.records + excluded.records,
+                staged = s.staged + excluded.staged, rejected = s.rejected + excluded.rejected
+            """,
+            [load_id, source.name, len(result.files), result.records, result.rows, result.rejected],
+        )
+
+
+def staging_ddl(source: Source) -> str:
+    columns = ",\n    ".join(f"{f.column} {PG_TYPES[f.type]}" for f in source.fields)
+    return (
+        f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
+        f'    source_file VARCHAR COLLATE "C" NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)'
+    )
