@@ -27,7 +27,7 @@ from sparkify.warehouse.redshift_sql import (
     DIALECT, SESSION_SQL, abort_statements, begin_statements, bind, create_statements, drop_copy_table_sql,
     attribute_batch_rejects, file_counts_sql, file_name_fits, guarded_rows_sql, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
     model_statements, record_files_sql, rejected_counts_sql, require_s3_paths, stage_statements,
-    CURRENT_LOAD_SQL, LOADED_VERSIONS_SQL, NOW_SQL, TABLES_EXIST_SQL,
+    CURRENT_LOAD_SQL, LOADED_VERSIONS_SQL, NEXT_LOAD_SQL, NOW_SQL, TABLES_EXIST_SQL, refresh_statements,
 )
 from sparkify.warehouse.redshift_target import *  # noqa: F403  (the URL and login, importable from here)
 from sparkify.warehouse.redshift_target import RedshiftTarget, find_login, parse_url
@@ -176,7 +176,26 @@ class RedshiftWarehouse(Warehouse):
 
     def begin_load(self) -> int:
         self._needs()
-        for statement in begin_statements():
+        return self._started_load(begin_statements())
+
+    def begin_refresh(self) -> int:
+        """Drop and create every table inside the load's one transaction (refresh_statements)."""
+        self._needs()
+        exists = self.tables_exist()
+        self._run("BEGIN")
+        try:
+            first = 1
+            if exists:
+                self._run("LOCK staging.loads")
+                first = int(self._run(NEXT_LOAD_SQL).fetchall()[0][0])
+            return self._started_load(refresh_statements(first))
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+
+    def _started_load(self, statements: Sequence[str]) -> int:
+        """Run a load's first statements; its id, and its start time for abort_load."""
+        for statement in statements:
             self._run(statement)
         self._batch = 0
         self._sources = {}

@@ -355,13 +355,27 @@ def stage_statements(
     ]
 
 
-def begin_statements(load_id_sql: str = "(SELECT COALESCE(MAX(load_id), 0) + 1 FROM staging.loads)") -> list[str]:
+#: The next load's id: the loads recorded so far, plus one.
+NEXT_LOAD_SQL = "SELECT COALESCE(MAX(load_id), 0) + 1 FROM staging.loads"
+
+
+def _start_load_sql(load_id_sql: str) -> str:
+    return f"INSERT INTO staging.loads (load_id, started_at, status) SELECT {load_id_sql}, GETDATE(), 'running'"
+
+
+def begin_statements() -> list[str]:
     """A load's start: one `sparkify etl` at a time (the lock), load_id = MAX + 1."""
-    return [
-        "BEGIN",
-        "LOCK staging.loads",
-        f"INSERT INTO staging.loads (load_id, started_at, status) SELECT {load_id_sql}, GETDATE(), 'running'",
-    ]
+    return ["BEGIN", "LOCK staging.loads", _start_load_sql(f"({NEXT_LOAD_SQL})")]
+
+
+def refresh_statements(load_id: int | str) -> list[str]:
+    """`--full-refresh`, inside the load's transaction (after BEGIN, and LOCK staging.loads when it
+    exists): every table dropped and created again, then the load's record. Redshift's DDL is
+    transactional, so readers see the old warehouse until the COMMIT (they wait on the dropped
+    tables' locks) and a refresh that fails or is killed leaves it whole. Not TRUNCATE: it commits
+    the transaction it runs in. `load_id` continues the old numbering, so a failed refresh's record
+    joins the old history (rolled back to) without taking another load's id."""
+    return [*create_statements(), _start_load_sql(_int(load_id))]
 
 
 def record_files_sql(source: Source, load_id: int | str, counts: Sequence[FileCounts]) -> list[str]:
