@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.conftest import run_cli
@@ -166,9 +167,19 @@ def _same_as_duckdb(standin: Standin, sample: Path, tmp_path: Path, prefix: str,
 
 
 def test_the_sys_views_serverless_reads_give_the_same_rejects(standin: Standin, sample: Path, tmp_path: Path) -> None:
-    _same_as_duckdb(standin, sample, tmp_path, "sys", {"day.json": _one_day(sample, BAD_EVENTS[0])},
-                    "--max-errors", "1", errors="sys")
-    assert standin.rows("SELECT line FROM staging.load_errors") == [(_one_day(sample).count(b"\n") + 1,)]
+    """sys_load_error_detail has no raw_line: the rejected lines' text is read back from the
+    objects, and is exactly what DuckDB keeps (multi-byte text, a backslash, bytes not UTF-8, CRLF)."""
+    odd = "not JSON: café \\ 'q' ".encode() + b"\xff\r"
+    _same_as_duckdb(standin, sample, tmp_path, "sys", {"day.json": _one_day(sample, BAD_EVENTS[0], odd)},
+                    "--max-errors", "2", errors="sys")
+    first = _one_day(sample).count(b"\n") + 1
+    rejects = standin.rows("SELECT file, line, raw_text FROM staging.load_errors ORDER BY line")
+    assert [(line, text) for _, line, text in rejects] == [(first, "this line is not JSON"),
+                                                          (first + 1, "not JSON: café \\ 'q' \\xff")]
+    assert {file for file, _, _ in rejects} == {f"s3://{DATA}/sys/day.json"}
+    with duckdb.connect(str(tmp_path / "sys.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT line, raw_text FROM staging.load_errors ORDER BY line").fetchall() == \
+            [(line, text) for _, line, text in rejects]
     standin.assert_accepted()
 
 
@@ -179,18 +190,21 @@ def test_a_user_id_that_is_not_a_number_is_rejected_not_fatal(standin: Standin, 
     standin.assert_accepted()
 
 
-def test_a_failed_load_keeps_the_rejects_the_tool_found_itself(standin: Standin, sample: Path) -> None:
+@pytest.mark.parametrize("view", ["stl", "sys"])
+def test_a_failed_load_keeps_the_rejects_the_tool_found_itself(standin: Standin, sample: Path, view: str) -> None:
     """A userId that is no id is rejected by the tool, not by COPY: no system view has it, so the
-    failed load's rollback would take it away; it is kept, as DuckDB and PostgreSQL keep it."""
+    failed load's rollback would take it away; it is kept, as DuckDB and PostgreSQL keep it. COPY's
+    rejects are copied back from the system views after the rollback (on SYS, their text from S3)."""
     odd = json.dumps({"page": "NextSong", "userId": "x39", "sessionId": 5, "itemInSession": 9, "ts": 1541405830796,
                       "level": "free", "song": "x", "artist": "y"}).encode()
     logs = _upload_logs(standin.s3_endpoint, "kept", {"day.json": _one_day(sample, BAD_EVENTS[0], odd)})
-    failed = etl(standin.url(iam_role=ROLE, staging=STAGING), "--max-errors", "1", songs=None, logs=logs)
+    failed = etl(standin.url(iam_role=ROLE, staging=STAGING, errors=view), "--max-errors", "1", songs=None, logs=logs)
     assert failed.exit_code == 1, failed.output
     assert "rejected 2 record(s), more than --max-errors 1" in failed.output
     assert standin.rows("SELECT load_id, status FROM staging.loads") == [(1, "failed")]
-    assert standin.rows('SELECT "column", reason FROM staging.load_errors ORDER BY "column" NULLS FIRST') == [
-        (None, "Invalid JSON: Expecting value"), ("userId", "userId: expected a string of digits, got x39")]
+    assert standin.rows('SELECT "column", reason, raw_text FROM staging.load_errors ORDER BY "column" NULLS FIRST') == [
+        (None, "Invalid JSON: Expecting value", "this line is not JSON"),
+        ("userId", "userId: expected a string of digits, got x39", None)]
     assert standin.rows("SELECT count(*) FROM staging.staging_events") == [(0,)]
     standin.assert_accepted()
 

@@ -64,6 +64,8 @@ def every_statement() -> list[str]:
                                               [(source.name, batch, 3, "userId", "userId: … got a\\b'", None)])
         statements.append(rs.drop_copy_table_sql(source))
         statements.append(rs.rejected_counts_sql(7, source, [f.uri for f in files]))
+        statements.append(rs.unread_rejects_sql(7, source, [f.uri for f in files]))
+        statements += rs.raw_text_sql(7, files[0].uri, {3: "not JSON \\ 'q' é", 9: "x"})
         statements += rs.record_files_sql(source, 7, counts)
         statements += rs.load_sources_sql(source, 7, 1, StageResult(counts))
     statements += rs.commit_statements(7, 1, StageResult(counts))

@@ -12,7 +12,7 @@ import fnmatch
 import glob
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -187,6 +187,31 @@ def download(objects: Sequence[S3Object], folder: str, options: S3Options, s3: A
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # after a failure (or Ctrl-C), fetch no more
     return paths
+
+
+def object_lines(s3: Any, uri: str, numbers: Collection[int]) -> dict[int, bytes]:
+    """These lines of an S3 object (numbered from 1, split at LF only, as line numbers count
+    everywhere), streamed only as far as the last one wanted."""
+    bucket, key = split_uri(uri)
+    wanted, last, found, number, pending = set(numbers), max(numbers, default=0), {}, 1, b""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            for chunk in body.iter_chunks(CHUNK):
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    if number in wanted:
+                        found[number] = line
+                    number += 1
+                    if number > last:
+                        return found
+        finally:
+            body.close()
+    except _boto_errors() as exc:
+        raise SparkifyError(f"cannot read {uri}: {exc}") from None
+    if number in wanted:
+        found[number] = pending
+    return found
 
 
 def _boto_errors() -> tuple[type[Exception], ...]:

@@ -53,14 +53,20 @@ def line_break(data: bytes) -> bytes:
 def _decode_lines(data: bytes) -> Iterator[Record]:
     """Every physical line, decoded on its own, so one bad byte rejects one line, not a file."""
     for number, chunk in enumerate(data.split(line_break(data)), start=1):
-        chunk = chunk.removesuffix(b"\r")
-        if number == 1:
-            chunk = chunk.removeprefix(BOM.encode())
-        try:
-            yield Record(number, chunk.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            text = chunk.decode("utf-8", errors="backslashreplace")
-            yield Record(number, text, f"invalid UTF-8 at byte {exc.start + 1} of the line")
+        yield decode_line(number, chunk)
+
+
+def decode_line(number: int, chunk: bytes) -> Record:
+    """Physical line `number` as text (its CR and, on line 1, a BOM dropped); bytes that are not
+    UTF-8 shown as escapes, with the reason (also how Redshift's rejected lines are read back)."""
+    chunk = chunk.removesuffix(b"\r")
+    if number == 1:
+        chunk = chunk.removeprefix(BOM.encode())
+    try:
+        return Record(number, chunk.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        text = chunk.decode("utf-8", errors="backslashreplace")
+        return Record(number, text, f"invalid UTF-8 at byte {exc.start + 1} of the line")
 
 
 def split_lines(data: bytes) -> Iterator[Record]:

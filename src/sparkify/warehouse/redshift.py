@@ -18,7 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sparkify.config import mask_secrets, remember_secrets
 from sparkify.errors import SparkifyError
+from sparkify.inputs.s3 import object_lines
 from sparkify.inputs.sources import SourceFile
+from sparkify.staging.records import decode_line
+from sparkify.staging.tables import RAW_LIMIT
 from sparkify.staging.tables import SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.readonly import refuse_redshift_writes, run_read_only
@@ -26,7 +29,8 @@ from sparkify.warehouse.redshift_sql import *  # noqa: F403  (the statements, im
 from sparkify.warehouse.redshift_sql import (
     DIALECT, SESSION_SQL, abort_statements, begin_statements, bind, create_statements, drop_copy_table_sql,
     attribute_batch_rejects, file_counts_sql, file_name_fits, guarded_rows_sql, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
-    model_statements, record_files_sql, rejected_counts_sql, require_s3_paths, stage_statements,
+    model_statements, raw_text_sql, record_files_sql, rejected_counts_sql, require_s3_paths, stage_statements,
+    unread_rejects_sql,
     CURRENT_LOAD_SQL, LOADED_VERSIONS_SQL, NEXT_LOAD_SQL, NOW_SQL, TABLES_EXIST_SQL, refresh_statements,
 )
 from sparkify.warehouse.redshift_target import *  # noqa: F403  (the URL and login, importable from here)
@@ -224,6 +228,7 @@ class RedshiftWarehouse(Warehouse):
         ):
             self._run(statement)
         scanned = {name: int(n) for name, n in self._run(file_counts_sql(self.target.errors_view)).fetchall()}
+        self._read_back_rejected_lines(load_id, source, [f.uri for f in files])
         rejected = dict(self._run(rejected_counts_sql(load_id, source, [f.uri for f in files])).fetchall())
         self._run(drop_copy_table_sql(source))
         result = StageResult()
@@ -243,6 +248,24 @@ class RedshiftWarehouse(Warehouse):
             self._run(statement)
         return result
 
+    def _read_back_rejected_lines(self, load_id: int, source: Source, uris: Sequence[str]) -> None:
+        """On the SYS views (no raw_line), each rejected line's text, read back from its object,
+        the way the other backends keep it. Where the tool's own credentials cannot read an object
+        (COPY reads with the cluster's role), its rejects keep an empty raw_text."""
+        if self.target.errors_view != "sys" or not uris:
+            return
+        wanted: dict[str, set[int]] = {}
+        for uri, line in self._run(unread_rejects_sql(load_id, source, uris)).fetchall():
+            wanted.setdefault(uri, set()).add(int(line))
+        for uri, lines in wanted.items():
+            try:
+                found = object_lines(self._s3(), uri, lines)
+            except SparkifyError:
+                continue
+            texts = {n: decode_line(n, line).raw[:RAW_LIMIT] for n, line in found.items()}
+            for statement in raw_text_sql(load_id, uri, texts):
+                self._run(statement)
+
     def build_star(self, songs_changed: bool) -> None:
         for statement in model_statements(songs_changed):
             self._run(statement)
@@ -259,6 +282,8 @@ class RedshiftWarehouse(Warehouse):
             for statement in abort_statements(load_id, message, None if started is None else str(started),
                                               self._attempted, self.target.errors_view, self._guarded):
                 self._run(statement)
+            for name, uris in self._attempted.items():
+                self._read_back_rejected_lines(load_id, SOURCES[name], uris)
         except (SparkifyError, self._psycopg.Error):
             pass  # the connection is gone: Redshift rolled the load back; the caller reports why
 

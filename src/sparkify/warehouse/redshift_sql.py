@@ -306,7 +306,7 @@ def load_errors_sql(load_id: int | str, source: Source, view: str = "stl", where
     """
     if view == "sys":
         where = where or "query_id = pg_last_copy_id()"
-        # sys_load_error_detail documents no raw_line: the record's text is not known there.
+        # sys_load_error_detail documents no raw_line: the tool reads the line back (raw_text_sql).
         select = (
             f"SELECT {_int(load_id)}, {literal(source.name)}, TRIM(file_name), line_number, "
             "NULLIF(TRIM(column_name), ''), TRIM(error_message), NULL\n"
@@ -320,6 +320,28 @@ def load_errors_sql(load_id: int | str, source: Source, view: str = "stl", where
             f"FROM stl_load_errors WHERE {where}"
         )
     return f'INSERT INTO staging.load_errors (load_id, source, file, line, "column", reason, raw_text)\n{select}'
+
+
+def unread_rejects_sql(load_id: int | str, source: Source, uris: Sequence[str]) -> str:
+    """This load's rejects from these objects that have no raw text yet (sys_load_error_detail
+    has no raw_line)."""
+    return (f"SELECT file, line FROM staging.load_errors WHERE load_id = {_int(load_id)} "
+            f"AND source = {literal(source.name)} AND raw_text IS NULL "
+            f"AND file IN ({', '.join(literal(u) for u in uris)})")
+
+
+def raw_text_sql(load_id: int | str, uri: str, texts: dict[int, str], chunk: int = 500) -> list[str]:
+    """The rejected lines' text (read back from the object) into their rejects, `chunk` lines a
+    statement; each text cut to raw_text's 1024 bytes."""
+    items = sorted(texts.items())
+    statements = []
+    for i in range(0, len(items), chunk):
+        part = items[i:i + chunk]
+        cases = " ".join(f"WHEN {int(n)} THEN {literal(truncate_bytes(t.replace(chr(0), ''), 1024))}" for n, t in part)
+        statements.append(
+            f"UPDATE staging.load_errors SET raw_text = CASE line {cases} END WHERE load_id = {_int(load_id)} "
+            f"AND file = {literal(uri)} AND line IN ({', '.join(str(int(n)) for n, _ in part)}) AND raw_text IS NULL")
+    return statements
 
 
 def file_counts_sql(view: str = "stl") -> str:
