@@ -1,7 +1,8 @@
 """Amazon Redshift: the cluster (or Serverless workgroup) loads the JSON itself, in parallel,
 straight from S3.
 
-The statements are built in redshift_sql.py and the URL and login in redshift_target.py; both are
+The statements are built in redshift_sql.py (literals, DDL, a load's life cycle) and
+redshift_copy.py (a batch's COPY and its rejects), the URL and login in redshift_target.py; all are
 importable from here too. Connects with psycopg: Redshift speaks the PostgreSQL protocol, and
 psycopg can also be tested against a local PostgreSQL (redshift_connector cannot log in to
 PostgreSQL 15's SCRAM).
@@ -21,17 +22,20 @@ from sparkify.errors import SparkifyError
 from sparkify.inputs.s3 import object_lines
 from sparkify.inputs.sources import SourceFile
 from sparkify.staging.records import decode_line
-from sparkify.staging.tables import RAW_LIMIT
-from sparkify.staging.tables import SOURCES, Source
+from sparkify.staging.tables import RAW_LIMIT, SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.readonly import refuse_redshift_writes, run_read_only
+from sparkify.warehouse.redshift_copy import *  # noqa: F403  (a batch's statements, importable from here as before)
+from sparkify.warehouse.redshift_copy import (
+    abort_statements, attribute_batch_rejects, drop_copy_table_sql, file_counts_sql, file_name_fits, guarded_rows_sql,
+    jsonpaths, jsonpaths_uri, manifest, manifest_uri, raw_text_sql, rejected_counts_sql, require_s3_paths,
+    stage_statements, unread_rejects_sql,
+)
 from sparkify.warehouse.redshift_sql import *  # noqa: F403  (the statements, importable from here as before)
 from sparkify.warehouse.redshift_sql import (
-    DIALECT, SESSION_SQL, abort_statements, begin_statements, bind, create_statements, drop_copy_table_sql,
-    attribute_batch_rejects, file_counts_sql, file_name_fits, guarded_rows_sql, jsonpaths, jsonpaths_uri, load_sources_sql, manifest, manifest_uri,
-    model_statements, raw_text_sql, record_files_sql, rejected_counts_sql, require_s3_paths, stage_statements,
-    unread_rejects_sql,
-    CURRENT_LOAD_SQL, LOADED_VERSIONS_SQL, NEXT_LOAD_SQL, NOW_SQL, TABLES_EXIST_SQL, refresh_statements,
+    CURRENT_LOAD_SQL, DIALECT, LOADED_VERSIONS_SQL, NEXT_LOAD_SQL, NOW_SQL, SESSION_SQL, TABLES_EXIST_SQL,
+    begin_statements, bind, commit_statements, create_statements, load_sources_sql, model_statements,
+    record_files_sql, refresh_statements,
 )
 from sparkify.warehouse.redshift_target import *  # noqa: F403  (the URL and login, importable from here)
 from sparkify.warehouse.redshift_target import RedshiftTarget, find_login, parse_url
