@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from sparkify.warehouse import redshift as rs
 from tests.conftest import run_cli
 from tests.redshift_standin.fixtures import (DATA, ROLE, STAGING, aws, aws_env, cloud, moto_endpoint,  # noqa: F401
                                              standin)
@@ -61,6 +62,17 @@ def test_the_sample_loads_into_the_same_star_as_duckdb_and_a_rerun_changes_nothi
     assert again.exit_code == 0, again.output
     assert "Nothing new" in again.output
     assert star(url) == first
+    standin.assert_accepted()
+
+
+def test_each_copy_reads_a_multiple_of_the_cluster_slices(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: the number of files a COPY loads should be a multiple of the slices. The stand-in has
+    three; with at most 10 objects a batch, the 71 song files go as seven COPYs of 9 and one of 8."""
+    monkeypatch.setattr(rs, "BATCH_FILES", 10)
+    result = etl(standin.url(iam_role=ROLE, staging=STAGING), "--no-check", logs=None)  # songs only
+    assert result.exit_code == 0, result.output
+    assert [c.objects for c in standin.copies] == [9] * 7 + [8]
+    assert standin.rows("SELECT count(*) FROM analytics.songs") == [(71,)]
     standin.assert_accepted()
 
 

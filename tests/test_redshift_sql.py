@@ -50,7 +50,7 @@ def every_statement() -> list[str]:
     statements = rs.create_statements() + rs.model_statements(True) + rs.model_statements(False)
     statements += repair_statements()
     statements += rs.begin_statements() + rs.refresh_statements(7) + [rs.NEXT_LOAD_SQL]
-    statements += [*rs.SESSION_SQL, rs.TABLES_EXIST_SQL, rs.LOADED_VERSIONS_SQL, rs.NOW_SQL, rs.CURRENT_LOAD_SQL]
+    statements += [*rs.SESSION_SQL, rs.TABLES_EXIST_SQL, rs.LOADED_VERSIONS_SQL, rs.NOW_SQL, rs.CURRENT_LOAD_SQL, rs.SLICES_SQL]
     files = [SourceFile("s3://udacity-dend/log_data/2018/11/2018-11-01-events.json", 10, '"etag"')]
     counts = [FileCounts(files[0], 5, 4, 1)]
     for source in SOURCES.values():

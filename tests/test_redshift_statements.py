@@ -26,6 +26,7 @@ SYSTEM_VIEWS = {
                               "column_length", "position", "error_code", "error_message"},
     "sys_load_detail": {"user_id", "query_id", "file_name", "bytes_scanned", "lines_scanned", "record_time",
                         "splits_scanned", "start_time", "end_time"},
+    "stv_slices": {"node", "slice", "localslice", "type"},
 }
 
 
@@ -175,3 +176,9 @@ def test_a_users_table_named_like_a_temp_table_is_never_dropped(dialect: str, tm
         con.close()
         if dialect != "duckdb":
             stack.close()
+
+
+@pytest.mark.parametrize("slices, files", [(None, 5000), (0, 5000), (2, 5000), (3, 4998), (16, 4992), (6000, 6000)])
+def test_a_copy_batch_is_a_multiple_of_the_slices(slices: int | None, files: int) -> None:
+    assert rs.copy_batch_files(slices) == files
+    assert slices is None or slices == 0 or files % slices == 0

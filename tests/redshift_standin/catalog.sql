@@ -77,6 +77,16 @@ CREATE TABLE public.sys_load_detail (
 );
 
 -- The stand-in's own bookkeeping (not Redshift's): query ids, and each session's last COPY.
+-- STV_SLICES (node, slice, localslice, type): three slices, an odd count, so that batches cut to a
+-- multiple of the slice count show it.
+CREATE TABLE public.stv_slices (
+    node        integer,
+    slice       integer,
+    localslice  integer,
+    type        character(1)
+);
+INSERT INTO public.stv_slices VALUES (0, 0, 0, 'D'), (0, 1, 1, 'D'), (1, 2, 0, 'D');
+
 CREATE SCHEMA standin;
 CREATE SEQUENCE standin.query_ids START 1000;
 CREATE TABLE standin.last_copy (session integer PRIMARY KEY, query integer NOT NULL);

@@ -45,6 +45,8 @@ class Copy:
     empty_as_null: bool = False
     blanks_as_null: bool = False
     max_error: int = 0
+    #: How many objects it read (its manifest's entries that exist), once run.
+    objects: int = 0
 
     def fails(self, errors: int) -> bool:
         return errors >= max(self.max_error, 1)

@@ -177,6 +177,7 @@ class Standin:
             return _fail("XX000", str(exc))
         except NotEmulated as exc:
             return self._refuse(sql, [f"the stand-in does not emulate this: {exc}"], "0A000")
+        copy.objects = len(files)
         self.copies.append(copy)
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         query = self._log_rejects(relay, copy, table_id, rejects, started)

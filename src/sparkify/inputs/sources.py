@@ -176,12 +176,12 @@ def materialize(files: Sequence[SourceFile], s3: s3io.S3Options | None = None,
 BATCH_FILES = 5000
 
 
-def batches(files: Sequence[SourceFile], max_bytes: int) -> Iterator[list[SourceFile]]:
-    """`files` in order, cut into batches of at most `max_bytes` (a bigger file alone) and BATCH_FILES."""
+def batches(files: Sequence[SourceFile], max_bytes: int, max_files: int = BATCH_FILES) -> Iterator[list[SourceFile]]:
+    """`files` in order, cut into batches of at most `max_bytes` (a bigger file alone) and `max_files`."""
     batch: list[SourceFile] = []
     size = 0
     for f in files:
-        if batch and (size + f.size > max_bytes or len(batch) >= BATCH_FILES):
+        if batch and (size + f.size > max_bytes or len(batch) >= max_files):
             yield batch
             batch, size = [], 0
         batch.append(f)

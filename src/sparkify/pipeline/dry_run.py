@@ -19,7 +19,7 @@ from typing import Any
 
 from sparkify.config import mask_secrets, warehouse_scheme
 from sparkify.errors import SparkifyError
-from sparkify.inputs.sources import BATCH_FILES, SourceFile, batches, discover
+from sparkify.inputs.sources import SourceFile, batches, discover
 from sparkify.staging.tables import EVENTS, SONGS, Source, fast_insert_sql, insert_rejects_sql, \
     insert_staged_sql, line_records_sql, parse_sql, texts_cte
 from sparkify.warehouse import repair
@@ -120,16 +120,20 @@ def _inputs(songs: str | None, logs: str | None) -> list[tuple[Source, str, list
 
 
 def _batch_notes(spec: str, files: list[SourceFile] | None,
-                 batch_bytes: int) -> list[tuple[int | None, list[str] | None]]:
+                 warehouse: Warehouse) -> list[tuple[int | None, list[str] | None]]:
     """(batch number, its files) for listed inputs, else one placeholder batch."""
     if files is None:
         return [(None, None)]
-    return [(n, [f.uri for f in batch]) for n, batch in enumerate(batches(files, batch_bytes), start=1)]
+    cut = batches(files, warehouse.batch_bytes, warehouse.batch_files)
+    return [(n, [f.uri for f in batch]) for n, batch in enumerate(cut, start=1)]
 
 
-def _files_comment(spec: str, number: int | None, uris: list[str] | None, batch_bytes: int, limit: int = 5) -> str:
+def _files_comment(spec: str, number: int | None, uris: list[str] | None, warehouse: Warehouse,
+                   limit: int = 5) -> str:
     if uris is None:
-        return (f"for each batch (≤ {batch_bytes // 2**20} MiB, ≤ {BATCH_FILES} objects) of the objects under "
+        size = ("a multiple of the cluster's slices" if warehouse.copies_from_s3
+                else f"≤ {warehouse.batch_bytes // 2**20} MiB")
+        return (f"for each batch ({size}, ≤ {warehouse.batch_files} objects) of the objects under "
                 f"{spec} not yet loaded")
     shown = ", ".join(os.path.basename(u) for u in uris[:limit])
     more = f" … (+{len(uris) - limit} more)" if len(uris) > limit else ""
@@ -199,9 +203,9 @@ def plan(url: str, songs: str | None, logs: str | None, *, max_errors: int = 0, 
     warehouse.lock()
     load_id = warehouse.begin_load()
     for source, spec, files in inputs:
-        for number, uris in _batch_notes(spec, files, warehouse.batch_bytes):
+        for number, uris in _batch_notes(spec, files, warehouse):
             recorder.comment = ""
-            recorder.note(_files_comment(spec, number, uris, warehouse.batch_bytes))
+            recorder.note(_files_comment(spec, number, uris, warehouse))
             if warehouse.copies_from_s3:  # Redshift: its own stage(), on one stand-in object per batch
                 objects = [SourceFile(uri, 0, ":etag") for uri in uris or [f"{spec.rstrip('/')}/:object"]]
                 warehouse.stage(source, objects, load_id)

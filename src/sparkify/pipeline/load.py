@@ -147,7 +147,7 @@ def run_etl(
         for (source, files), summary in zip(todo, summaries):
             summary.files_loaded = len(files)
             progress.start(f"staging {source.name}", sum(f.size for f in files))
-            for batch in batches(files, warehouse.batch_bytes):
+            for batch in batches(files, warehouse.batch_bytes, warehouse.batch_files):
                 # S3 objects are fetched per batch, then deleted (unless the warehouse reads S3 itself).
                 with materialize(batch, s3, fetch=not warehouse.copies_from_s3) as local:
                     result = warehouse.stage(source, local, load_id)

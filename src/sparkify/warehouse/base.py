@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sparkify.errors import SparkifyError
-from sparkify.inputs.sources import SourceFile
+from sparkify.inputs.sources import BATCH_FILES, SourceFile
 from sparkify.staging.tables import Source
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "page_views")
@@ -81,6 +81,8 @@ class Warehouse(ABC):
     #: Input bytes staged per batch (at most): big enough to keep every core busy, small enough
     #: that memory (and the temp space of S3 downloads) stays flat whatever the size of the input.
     batch_bytes: int = 512 * 2**20
+    #: Input files staged per batch (at most).
+    batch_files: int = BATCH_FILES
 
     @abstractmethod
     def tables_exist(self) -> bool: ...

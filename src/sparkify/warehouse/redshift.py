@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sparkify.config import mask_secrets, remember_secrets
 from sparkify.errors import SparkifyError
 from sparkify.inputs.s3 import object_lines
-from sparkify.inputs.sources import SourceFile
+from sparkify.inputs.sources import BATCH_FILES, SourceFile
 from sparkify.staging.records import decode_line
 from sparkify.staging.tables import RAW_LIMIT, SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
@@ -41,6 +41,19 @@ from sparkify.warehouse.redshift_target import *  # noqa: F403  (the URL and log
 from sparkify.warehouse.redshift_target import RedshiftTarget, find_login, parse_url
 
 
+#: How many slices the cluster has: a COPY spreads its objects over them (AWS documents the columns
+#: node, slice, localslice and type). Serverless has no fixed slices and no STV tables.
+SLICES_SQL = "SELECT COUNT(*) FROM stv_slices"
+
+
+def copy_batch_files(slices: int | None) -> int:
+    """Objects per COPY: the most that is a multiple of the slice count (AWS's loading best practice,
+    so every slice gets as many objects), at most BATCH_FILES unless one slice round is more."""
+    if not slices or slices < 1:
+        return BATCH_FILES
+    return max(slices, BATCH_FILES // slices * slices)
+
+
 class RedshiftWarehouse(Warehouse):
     """A Redshift database reached with psycopg. Not run against a live cluster in the test suite."""
 
@@ -50,6 +63,9 @@ class RedshiftWarehouse(Warehouse):
     #: The cluster reads the objects from S3 itself: the loader need not download them first.
     copies_from_s3 = True
     stages_by_file = False
+    #: The cluster reads S3 itself, so bytes are no limit on a batch: one COPY with many objects
+    #: is what AWS recommends (several COPYs into one table load one after another).
+    batch_bytes = 2**62
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         import psycopg
@@ -209,6 +225,9 @@ class RedshiftWarehouse(Warehouse):
         self._sources = {}
         self._attempted = {}
         self._guarded = []
+        if not self.target.serverless:
+            rows = self._run(SLICES_SQL).fetchall()
+            self.batch_files = copy_batch_files(int(rows[0][0]) if rows and isinstance(rows[0][0], int) else None)
         self._started = self._run(NOW_SQL).fetchall()[0][0]
         return self._run(CURRENT_LOAD_SQL).fetchall()[0][0]  # type: ignore[no-any-return]  (a Placeholder in the dry run)
 
