@@ -148,17 +148,15 @@ def serverless_down(
     rs = _client(session, settings)
     name = settings.cluster_id
     deleted: list[str] = []
-    if _workgroup(rs, settings) is not None:
-        aws_call(f"deleting workgroup {name}", rs.delete_workgroup, workgroupName=name)
-        wait_for(lambda: (w := _workgroup(rs, settings)) and (str(w.get("status", "DELETING")).lower(), False),
-                 f"workgroup {name}", on_wait=on_wait, poll_seconds=poll_seconds, timeout_seconds=timeout_seconds,
+    # the workgroup first: a namespace cannot be deleted while a workgroup uses it
+    for kind, find, delete in (("workgroup", _workgroup, rs.delete_workgroup),
+                               ("namespace", _namespace, rs.delete_namespace)):
+        if find(rs, settings) is None:
+            continue
+        aws_call(f"deleting {kind} {name}", delete, **{f"{kind}Name": name})
+        wait_for(lambda find=find: (it := find(rs, settings)) and (str(it.get("status", "DELETING")).lower(), False),
+                 f"{kind} {name}", on_wait=on_wait, poll_seconds=poll_seconds, timeout_seconds=timeout_seconds,
                  gone=True)
-        deleted.append(f"workgroup {name}")
-    if _namespace(rs, settings) is not None:
-        aws_call(f"deleting namespace {name}", rs.delete_namespace, namespaceName=name)
-        wait_for(lambda: (n := _namespace(rs, settings)) and (str(n.get("status", "DELETING")).lower(), False),
-                 f"namespace {name}", on_wait=on_wait, poll_seconds=poll_seconds, timeout_seconds=timeout_seconds,
-                 gone=True)
-        deleted.append(f"namespace {name}")
+        deleted.append(f"{kind} {name}")
     remove_shared(session, settings, deleted, poll_seconds)
     return deleted
