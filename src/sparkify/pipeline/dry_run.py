@@ -58,8 +58,8 @@ def _answer(sql: str) -> list[tuple[Any, ...]] | None:
         return [(Placeholder(":now"),)]
     if sql.startswith("SELECT pg_try_advisory_xact_lock"):
         return [(True,)]  # the load lock, at once
-    if sql.startswith("SELECT count(*) > 0 FROM analytics.songplays"):
-        return [(False,)]  # no plays yet: DuckDB skips the prune and the rematch
+    if sql.startswith(("SELECT count(*) > 0 FROM analytics.songplays", "SELECT EXISTS (SELECT 1 FROM analytics.songplays)")):
+        return [(False,)]  # no plays yet: DuckDB and PostgreSQL skip the prune and the rematch
     return None
 
 

@@ -30,6 +30,7 @@ class PostgresStaging:
 
     con: Any
     _parser: Any
+    _replaced_events: bool
 
     @property
     def parser(self) -> duckdb.DuckDBPyConnection:
@@ -40,7 +41,9 @@ class PostgresStaging:
         table = f"staging.{source.table}"
         uris = [f.uri for f in files]
         columns = [f.column for f in source.fields]
-        self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris])
+        deleted = self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris]).rowcount
+        if deleted and source.name == "events":
+            self._replaced_events = True  # some plays may have lost their event
         parse_files(self.parser, source, files)
         checksums = file_checksums(files)
         read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
@@ -74,6 +77,10 @@ class PostgresStaging:
             result.files.append(FileCounts(f, read.get(f.uri, 0), staged.get(f.uri, 0), rejected.get(f.uri, 0)))
         self._record_files(source, result, load_id, checksums)
         return result
+
+    def remove_files(self, source: Source, uris: Sequence[str], load_id: int) -> int:
+        self._replaced_events = self._replaced_events or source.name == "events"  # plays may lose events
+        return super().remove_files(source, uris, load_id)  # type: ignore[misc, no-any-return]
 
     def _copy(self, select: str, target: str, path: str) -> None:
         """Stream the parser's `select` into PostgreSQL table `target` as CSV, 1 MiB at a time.

@@ -60,6 +60,8 @@ class _Cursor:
     def __init__(self, rows: list[tuple[Any, ...]] | None) -> None:
         self._rows = rows
         self.description = None if rows is None else [("value",)]
+        #: Rows a recorded statement changed: none known (the plan is of a load into an empty warehouse).
+        self.rowcount = 0
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self._rows or [])
