@@ -54,10 +54,11 @@ def test_missing_warehouse_and_missing_tables(tmp_path: Path) -> None:
     assert "has no Sparkify tables" in result.stderr
 
 
-def test_sql_error_is_one_line(sample_warehouse: str) -> None:
+def test_sql_error_is_the_databases_whole_message(sample_warehouse: str) -> None:
     result = run_sparkify("sql", "SELECT nope FROM songplays", "-w", sample_warehouse)
     assert result.returncode == 2
-    assert result.stderr.startswith("Error: SQL error:")
+    assert result.stderr.startswith('Error: SQL error: Binder Error: Referenced column "nope" not found')
+    assert "LINE 1: SELECT nope FROM songplays" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -53,7 +53,7 @@ def test_sql_cannot_write_on_postgresql(loaded: str, attack: str) -> None:
     before = users(loaded)
     result = run_cli("sql", attack, "--warehouse", loaded)
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and result.output.startswith("Error: ")  # the database's whole message
     assert users(loaded) == before > 0
     with psycopg.connect(loaded) as con:
         assert con.execute("SELECT to_regclass('analytics.mine')").fetchone() == (None,)
@@ -85,11 +85,12 @@ def test_sql_write_is_the_one_way_to_write(loaded: str) -> None:
 
 
 def test_read_commands_still_read_on_postgresql(loaded: str) -> None:
-    """Several statements run (the last one's rows shown), with quotes, dollar quotes and comments."""
-    result = run_cli("sql", "SELECT 1; -- a ; comment\nSELECT 'a;b' AS s, $x$;$x$ AS d, count(*) AS n FROM users",
-                     "--format", "csv", "--warehouse", loaded)
+    """Several statements run (each one's rows shown, in order), with quotes, dollar quotes,
+    escape strings and comments."""
+    result = run_cli("sql", "SELECT 1 AS one; -- a ; comment\nSELECT 'a;b' AS s, $x$;$x$ AS d, E'\\';' AS e, "
+                     "count(*) AS n FROM users", "--format", "csv", "--warehouse", loaded)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["s,d,n", f"a;b,;,{users(loaded)}"]
+    assert result.output.splitlines() == ["one", "1", "", "s,d,e,n", f"a;b,;,';,{users(loaded)}"]
     for args in (["report"], ["query", "top_songs"], ["check"], ["status"], ["loads"]):
         assert run_cli(*args, "--warehouse", loaded).exit_code == 0, args
 
@@ -113,7 +114,7 @@ def test_sql_cannot_write_on_duckdb(sample_warehouse: str, tmp_path: Path, attac
                          copy=tmp_path / "copy.csv")
     result = run_cli("sql", text, "--warehouse", sample_warehouse)
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and result.output.startswith("Error: ")  # the database's whole message
     assert hashlib.sha256(Path(sample_warehouse).read_bytes()).hexdigest() == before
     assert not (tmp_path / "copy.csv").exists()
 

@@ -81,11 +81,14 @@ def test_check_names_and_sql_errors_are_text(hostile: Path, tmp_path: Path) -> N
     assert "\\x1b[2J" in result.stdout
 
 
-def test_an_error_quoting_data_is_one_plain_line(hostile: Path) -> None:
+def test_an_error_quoting_data_is_plain_text(hostile: Path) -> None:
+    """The database's whole message (its LINE and caret lines quote the data too), escaped."""
     result = run_sparkify("sql", "SELECT '[/x]\x1b[2J'::INTEGER", "-w", str(hostile))
     assert result.returncode == 2
     assert "\x1b" not in result.stderr and "Traceback" not in result.stderr
-    assert "[/x]\\x1b[2J" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    first, *rest = result.stderr.strip().splitlines()
+    assert "[/x]\\x1b[2J" in first and first.startswith("Error: SQL error: Conversion Error:")
+    assert [line for line in rest if line.strip()][0] == "LINE 1: SELECT '[/x]\\x1b[2J'::INTEGER"
 
 
 def test_sparkify_config_shows_a_hostile_setting_as_text(tmp_path: Path) -> None:

@@ -28,10 +28,11 @@ from sparkify.api import (  # noqa: E402  (after __version__: the CLI reads it f
     load,
     query,
     report,
+    sql,
     write_report,
 )
 
 __all__ = [
     "CheckResult", "ExportSummary", "GenerateSummary", "LoadSummary", "QueryResult", "S3Options", "SparkifyError",
-    "Warehouse", "__version__", "check", "connect", "export", "generate", "load", "query", "report", "write_report",
+    "Warehouse", "__version__", "check", "connect", "export", "generate", "load", "query", "report", "sql", "write_report",
 ]

@@ -33,7 +33,7 @@ from sparkify.warehouse.base import QueryResult
 
 __all__ = [
     "CheckResult", "ExportSummary", "GenerateSummary", "LoadSummary", "QueryResult", "S3Options", "SparkifyError",
-    "Warehouse", "check", "connect", "export", "generate", "load", "query", "report", "write_report",
+    "Warehouse", "check", "connect", "export", "generate", "load", "query", "report", "sql", "write_report",
 ]
 
 WarehouseLike = Warehouse | str | os.PathLike[str]
@@ -133,6 +133,21 @@ def query(warehouse: WarehouseLike | None, name: str, **params: Any) -> QueryRes
     with _opened(warehouse, read_only=True) as wh:
         [(_, result)] = rep.run(wh, rep.Params(**params), (name,))
     return result
+
+
+def sql(warehouse: WarehouseLike | None, script: str, *, write: bool = False) -> list[QueryResult]:
+    """Each statement's result, in order. Without `write` nothing can change the warehouse
+    (every statement runs alone, read-only); with it, all run in one transaction, rolled back at
+    the first error. A SparkifyError carries the database's whole message."""
+    if not script.strip().strip(";").strip():
+        raise SparkifyError('no SQL statement given, e.g. "SELECT count(*) FROM songplays"')
+    if isinstance(warehouse, Warehouse):
+        if warehouse.read_only == write:  # the mode it was opened in must be the one asked for
+            raise SparkifyError("write=True needs a warehouse opened for writing" if write else
+                                "a read (write=False) needs a warehouse opened with connect(..., read_only=True)")
+        return warehouse.run_script(script)
+    with _opened(warehouse, read_only=not write, need_tables=False) as wh:
+        return wh.run_script(script)
 
 
 def report(warehouse: WarehouseLike | None, **params: Any) -> list[tuple[Any, QueryResult]]:

@@ -63,7 +63,11 @@ def create_tables(warehouse: str | None, yes: bool) -> None:
 @click.option("--write", is_flag=True,
               help="Allow statements that change the warehouse (without it, nothing can: read-only).")
 def sql(query: str | None, warehouse: str | None, fmt: str, write: bool = False, query_file: Any = None) -> None:
-    """Run SQL and print its result. Read-only unless --write.
+    """Run SQL and print each statement's result, in order. Read-only unless --write.
+
+    Without --write every statement runs alone where it cannot write. With --write the statements
+    run in one transaction: the first error rolls all of them back. csv: one block per result,
+    separated by a blank line; json: one JSON array of row objects per result (`jq -s` gathers them).
 
     \b
     Examples:
@@ -80,7 +84,11 @@ def sql(query: str | None, warehouse: str | None, fmt: str, write: bool = False,
     if not (query or "").strip().strip(";").strip():
         raise SparkifyError("no SQL statement given: e.g. sparkify sql \"SELECT count(*) FROM songplays\"")
     with _open(warehouse, read_only=not write, need_tables=False) as wh:
-        show(wh.query(query or ""), fmt, out)
+        results = [r for r in api.sql(wh, query or "", write=write) if r.columns]  # DDL shows nothing
+    for i, result in enumerate(results):
+        if i and fmt != "json":
+            out.file.write("\n")
+        show(result, fmt, out)
 
 
 @cli.command()

@@ -152,6 +152,14 @@ class Warehouse(ABC):
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
         """Run SQL. On a warehouse opened read-only it cannot change anything (warehouse/readonly.py)."""
 
+    def run_script(self, sql: str) -> list[QueryResult]:
+        """Each statement's result, in order (`sparkify sql`). Read-only: every statement alone,
+        where writes are impossible; otherwise all in one transaction, rolled back at the first
+        error. A failure's message is the database's whole message (hints, the caret line).
+
+        This default (a backend without its own) runs the text as query() does: one result."""
+        return [self.query(sql)]
+
     def can_read(self, table: str) -> bool:
         """Whether this session may read `table` (a PostgreSQL analyst cannot read staged data)."""
         return True

@@ -24,7 +24,8 @@ from sparkify.warehouse.base import STAR_TABLES, QueryResult, StageResult, Wareh
 from sparkify.warehouse.migrate import rename_old_columns
 from sparkify.warehouse.pg_session import first_line, pg_errors, take_load_lock, watch_client
 from sparkify.warehouse.pg_staging import PostgresStaging, staging_ddl
-from sparkify.warehouse.readonly import refuse_transaction_control, run_read_only
+from sparkify.warehouse.readonly import (refuse_script_transaction_control, refuse_transaction_control, run_read_only,
+                                         split_script)
 from sparkify.warehouse.sqlfiles import (MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql,
                                         split_statements, star_statements)
 
@@ -261,9 +262,27 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                 pass
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(first_line(exc))}") from None
-        if cursor.description is None:
-            return QueryResult([], [])
-        return QueryResult([d.name for d in cursor.description], cursor.fetchall())
+        return _result(cursor)
+
+    def run_script(self, sql: str) -> list[QueryResult]:
+        """Read-only: each statement alone in its rolled-back READ ONLY transaction (readonly.py).
+        With writes: all in one transaction, rolled back at the first error (a single statement
+        runs alone, so VACUUM and the like still can)."""
+        statements = split_script(sql)
+        if not statements:
+            raise SparkifyError("no SQL statement to run")
+        try:
+            if self.read_only:
+                for statement in statements:
+                    refuse_transaction_control(statement)  # before anything runs
+                return [run_read_only(self.con, statement) for statement in statements]
+            refuse_script_transaction_control(statements)
+            if len(statements) == 1:
+                return [_result(self.con.execute(statements[0]))]
+            with self.con.transaction():
+                return [_result(psycopg.Cursor(self.con).execute(statement)) for statement in statements]
+        except psycopg.Error as exc:
+            raise SparkifyError(f"SQL error: {mask_secrets(str(exc).strip() or type(exc).__name__)}") from None
 
     def audit(self, sql: str) -> QueryResult:
         """The check in a savepoint that is always rolled back: whatever it did is undone, and an
@@ -273,10 +292,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
         refuse_transaction_control(sql)  # a COMMIT here would publish the load unchecked
         self.con.execute("SAVEPOINT sparkify_check")
         try:
-            cursor = psycopg.Cursor(self.con).execute(sql, prepare=True)  # one statement, server-checked
-            if cursor.description is None:
-                return QueryResult([], [])
-            return QueryResult([d.name for d in cursor.description], cursor.fetchall())
+            return _result(psycopg.Cursor(self.con).execute(sql, prepare=True))  # one statement, server-checked
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(first_line(exc))}") from None
         finally:
@@ -312,6 +328,13 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
 _DUCKDB_TYPES = {"int8": "BIGINT", "int4": "INTEGER", "int2": "SMALLINT", "float8": "DOUBLE", "float4": "FLOAT",
                  "numeric": "DOUBLE", "bool": "BOOLEAN", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ",
                  "date": "DATE", "varchar": "VARCHAR", "text": "VARCHAR", "bpchar": "VARCHAR"}
+
+
+def _result(cursor: Any) -> QueryResult:
+    """A statement's rows, or none (DDL, or the dry run's recording cursor before a read)."""
+    if cursor.description is None:
+        return QueryResult([], [])
+    return QueryResult([d.name for d in cursor.description], cursor.fetchall())
 
 
 def _type_name(oid: int) -> str:

@@ -28,10 +28,10 @@ _TRANSACTION_CONTROL = re.compile(
     r"RESET\s+ROLE|RESET\s+SESSION)\b",
     re.I,
 )
-#: A quoted string, a quoted identifier, a dollar-quoted body, or a comment: `;` inside them
-#: ends nothing.
+#: An escape string (E'…\\'…'), a quoted string, a quoted identifier, a dollar-quoted body, or a
+#: comment: `;` inside them ends nothing.
 _TOKEN = re.compile(
-    r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|(\$[A-Za-z_0-9]*\$).*?(?:\1|$)|--[^\n]*|/\*.*?(?:\*/|$)|;",
+    r"(?<![A-Za-z0-9_])[Ee]'(?:[^'\\]|\\.|'')*'?|'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|(\$[A-Za-z_0-9]*\$).*?(?:\1|$)|--[^\n]*|/\*.*?(?:\*/|$)|;",
     re.S,
 )
 
@@ -47,6 +47,22 @@ def split_script(sql: str) -> list[str]:
             start = match.end()
     pieces.append(sql[start:])
     return [p.strip() for p in pieces if _LEADING.sub("", p).strip()]
+
+
+#: What would end or start the one transaction `sql --write` runs a script in.
+_ENDS_TRANSACTION = re.compile(
+    r"(BEGIN|START|COMMIT|END|ABORT|PREPARE\s+TRANSACTION|ROLLBACK(?!\s+(?:WORK\s+|TRANSACTION\s+)?TO\b))\b", re.I)
+SCRIPT_TRANSACTION = "a script runs in one transaction (rolled back at the first error): leave out BEGIN/COMMIT"
+
+
+def refuse_script_transaction_control(statements: Sequence[str]) -> None:
+    """`sql --write` with several statements: a COMMIT inside would publish half a script."""
+    if len(statements) < 2:
+        return
+    for statement in statements:
+        match = _ENDS_TRANSACTION.match(_LEADING.sub("", statement))
+        if match:
+            raise SparkifyError(f"{' '.join(match.group(1).split()).upper()}: {SCRIPT_TRANSACTION}")
 
 
 def refuse_transaction_control(statement: str) -> None:
