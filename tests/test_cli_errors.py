@@ -170,3 +170,53 @@ def test_sql_reads_a_file_or_stdin(loaded: Path, tmp_path: Path) -> None:
     assert piped.returncode == 0 and piped.stdout == from_file.stdout
     both = run_sparkify("sql", "SELECT 1", "-f", str(script), "-w", str(loaded))
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def as_a_plain_user() -> tuple[list[str], int | None]:
+    """How to run a child for whom file modes count: as root (where chmod stops nothing) through
+    util-linux's setpriv as `nobody`; otherwise as this user. (command prefix, uid to own the folder)"""
+    if os.geteuid() != 0:
+        return [], None
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    return ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"], nobody.pw_uid
+
+
+def test_a_warehouse_in_a_read_only_folder_names_the_real_cause(sample: Path) -> None:
+    """A real read-only folder (mode 0555, the load run by a user it binds): DuckDB cannot write the
+    write-ahead log at COMMIT. The cause is named in one line, never "cannot rollback - no transaction
+    is active", and nothing is stored or published: the folder takes no record either."""
+    import shutil
+    import tempfile
+
+    prefix, owner = as_a_plain_user()
+    folder = Path(tempfile.mkdtemp(prefix="sparkify-ro-", dir="/tmp"))  # outside root's 0700 pytest folder
+    try:
+        warehouse = folder / "w.duckdb"
+        first = run_sparkify("etl", "--songs", str(sample / "song_data"), "--no-check", "-w", str(warehouse))
+        assert first.returncode == 0, first.stderr
+        if owner is not None:
+            for path in (folder, warehouse):
+                os.chown(path, owner, -1)
+        folder.chmod(0o555)
+
+        def sparkify(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*prefix, EXE, *args], capture_output=True, text=True, timeout=600)
+
+        failed = sparkify("etl", "--logs", str(sample / "log_data"), "-w", str(warehouse))
+        assert failed.returncode == 2
+        line = one_line(failed)
+        assert f'Cannot open file "{warehouse}.wal": Permission denied' in line, line
+        assert "for the same reason" in line and "rollback" not in line and "no transaction" not in line
+        new = sparkify("etl", "--songs", str(sample / "song_data"), "-w", str(folder / "new.duckdb"))
+        assert new.returncode == 2 and "Permission denied" in one_line(new)
+        folder.chmod(0o755)
+        assert not (folder / "new.duckdb").exists()
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT load_id, status, coalesce(message, '') FROM staging.loads").fetchall() == [
+                (1, "committed", "")]
+            assert con.execute("SELECT count(*) FROM analytics.songplays").fetchone() == (0,)
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

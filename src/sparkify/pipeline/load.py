@@ -219,9 +219,10 @@ def _abort(warehouse: Warehouse, load_id: int, cause: BaseException) -> None:
     except Exception as later:
         if isinstance(cause, Exception):
             first = message.splitlines()[0]
-            raise SparkifyError(
-                f"{first} (load {load_id} failed; it could not be recorded either: "
-                f"{(str(later).strip() or type(later).__name__).splitlines()[0]})",
+            why = mask_secrets((str(later).strip() or type(later).__name__).splitlines()[0])
+            raise SparkifyError(  # a read-only folder: the record fails as the load did, say it once
+                f"{first} (load {load_id} failed and could not be recorded, "
+                + ("for the same reason)" if why == first else f"either: {why})"),
                 exit_code=getattr(cause, "exit_code", 2),
             ) from cause
 
