@@ -157,3 +157,28 @@ def test_ties_in_one_millisecond_are_broken_by_session_and_item(tmp_path: Path,
     tables = assert_mirrors(warehouses, tmp_path, "--songs", str(songs), "--logs", str(logs))
     versions = [(r[0], r[4], r[7]) for r in tables["analytics.users"]]
     assert sorted(versions) == [(50, "free", False), (50, "paid", True), (51, "free", True)]
+
+
+def test_a_view_falls_back_to_its_older_copy_when_the_newer_goes(sample: Path, tmp_path: Path,
+                                                                   warehouses: dict[str, str]) -> None:  # noqa: F811
+    """An event in two files is one view, given by the most recently loaded copy; when that copy's
+    file goes, the view takes the older copy's page again, as a full load would."""
+    songs, logs = _copy_sample(sample, tmp_path)
+    etl(warehouses, "--songs", str(songs), "--logs", str(logs))
+    day = [e for e in _events(logs / "2018-11-21-events.json") if e["userId"] and e["page"] != "NextSong"][:40]
+    extra = logs / "2018-11-21-again.json"
+    _write(extra, [dict(e, page="Settings Again") for e in day])
+    etl(warehouses, "--logs", str(logs))
+
+    def pages(url: str) -> dict[tuple[int, int, int], str]:
+        wanted = {(int(e["userId"]), e["sessionId"], e["itemInSession"]) for e in day}
+        return {(r[1], r[3], r[4]): r[5] for r in current(url)["analytics.page_views"] if (r[1], r[3], r[4]) in wanted}
+
+    for url in warehouses.values():  # the newer copy gave them
+        assert set(pages(url).values()) == {"Settings Again"} and len(pages(url)) == len(day)
+    extra.unlink()
+    etl(warehouses, "--logs", str(logs))
+    assert_mirrors(warehouses, tmp_path, "--songs", str(songs), "--logs", str(logs))
+    original = {(int(e["userId"]), e["sessionId"], e["itemInSession"]): e["page"] for e in day}
+    for url in warehouses.values():
+        assert pages(url) == original

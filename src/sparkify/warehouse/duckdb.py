@@ -288,8 +288,8 @@ class DuckDBWarehouse(CarefulStaging, Warehouse):
         # prune (an anti-join of every play with staging), run.
         replaced = self._replaced_events
         for model, statement in star_statements(self.dialect, songs_changed):
-            if is_play_prune(statement) and not (had_plays and replaced):
-                continue  # the prune: no play lost its event
+            if is_play_prune(statement) and not replaced:
+                continue  # the prunes: no play or view lost its event
             if model == REMATCH and not had_plays:
                 continue  # every play is new: matched as it was inserted
             self.con.execute(statement)

@@ -20,9 +20,12 @@ MATCHES_VIEW = "song_matches"
 
 
 def is_play_prune(statement: str) -> bool:
-    """songplays.sql's first statement: plays whose event is no longer staged go away. DuckDB runs
-    it only when a load replaced an event file; nothing else can take a play's event away."""
-    return statement.startswith("DELETE FROM analytics.songplays") and "staging.staging_events" in statement
+    """The statements that undo what staged events a load took away: songplays.sql's first (plays
+    whose event is no longer staged go away) and page_views.sql's first (every view goes, to be
+    rebuilt). DuckDB runs them only when a load replaced or removed an event file; nothing else can
+    take an event away."""
+    return ((statement.startswith("DELETE FROM analytics.songplays") and "staging.staging_events" in statement)
+            or statement.strip() == "DELETE FROM analytics.page_views")
 
 
 def read_sql(name: str, dialect: str) -> str:

@@ -3,11 +3,21 @@
 -- start_time) like songplays. The report's funnels read it; the analyst role may read it, staging
 -- stays closed. An event staged more than once (overlapping files) is one view: its most recently
 -- loaded copy gives level and page (then the first by file and line), as for songplays. Events
--- without a page, time, session or item are not views; level and page follow the star's text rule. Rebuilt from the staged events each load,
--- so a replaced or removed event file takes its views with it.
-{{ replace_by(user_id, session_id, item_in_session, start_time) }}
-INSERT INTO analytics.page_views (start_time, user_id, level, session_id, item_in_session, page)
-SELECT {{ epoch_ms(ts) }}, user_id, level, session_id, item_in_session, page
+-- without a page, time, session or item are not views; level and page follow the star's text rule.
+--
+-- Incremental: only the events this load staged can add or change a view (the most recent copy of
+-- an event is always in the newest load that staged it), so only they are read. When a load takes
+-- staged events away (a replaced or removed event file), a view may lose its event or its best
+-- copy, and every view is rebuilt from staging instead.
+
+-- 1. Every view goes, to be rebuilt from all staged events. The DuckDB backend runs this only when
+--    the load replaced or removed an event file; the other backends on every load.
+DELETE FROM analytics.page_views;
+
+-- 2. The views of this load's events: of every staged event when the table is empty (a first
+--    load, or after step 1).
+CREATE TEMP TABLE {{ temp(page_views_new) }} AS
+SELECT {{ epoch_ms(ts) }} AS start_time, user_id, level, session_id, item_in_session, page
 FROM (
     SELECT CAST(user_id AS BIGINT) AS user_id, ts, {{ clean(level) }} AS level, session_id, item_in_session,
            {{ clean(page) }} AS page,
@@ -18,5 +28,19 @@ FROM (
     FROM staging.staging_events
     WHERE user_id <> '' AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
       AND {{ clean(page) }} IS NOT NULL
+      AND (load_id = (SELECT MAX(load_id) FROM staging.loads)
+           OR NOT EXISTS (SELECT 1 FROM analytics.page_views))
 ) AS events
 WHERE copy = 1;
+
+-- 3. A view this load staged again takes its new level and page.
+DELETE FROM analytics.page_views
+USING {{ temp(page_views_new) }} AS n
+WHERE page_views.user_id = n.user_id AND page_views.session_id = n.session_id
+  AND page_views.item_in_session = n.item_in_session AND page_views.start_time = n.start_time;
+
+INSERT INTO analytics.page_views (start_time, user_id, level, session_id, item_in_session, page)
+SELECT start_time, user_id, level, session_id, item_in_session, page
+FROM {{ temp(page_views_new) }};
+
+DROP TABLE {{ temp(page_views_new) }};
