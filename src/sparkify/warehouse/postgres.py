@@ -35,6 +35,10 @@ SEARCH_PATH = "analytics,staging,public"
 WORK_MEM = "128MB"
 #: Whether the star holds plays yet (the dry run answers it too: no, a first load).
 PLAYS_EXIST = "SELECT EXISTS (SELECT 1 FROM analytics.songplays)"
+#: songplays' secondary indexes and foreign keys, which a first load makes after its rows.
+PLAY_KEYS = "postgresql/songplays_keys"
+_INDEX = re.compile(r"\s*CREATE INDEX (\w+)\s+ON analytics\.songplays\s")
+_KEY = re.compile(r"\s*ALTER TABLE analytics\.songplays ADD CONSTRAINT (\w+)\s")
 #: A model's temp table, in PostgreSQL's or (the contract test's) Redshift's spelling.
 _TEMP_TABLE = re.compile(r'\s*CREATE TEMP TABLE (pg_temp\.\w+|"#\w+")')
 
@@ -96,7 +100,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
 
     def _create_tables(self) -> None:
         analysts = analyst.analysts(self.con)
-        for name in ("postgresql/drop_tables", "postgresql/create_tables"):
+        for name in ("postgresql/drop_tables", "postgresql/create_tables", PLAY_KEYS):
             self._run_file(name)
         for source in SOURCES.values():
             self.con.execute(staging_ddl(source))
@@ -172,6 +176,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             self.con.execute("SET enable_nestloop = off")
             for table in ("staging.staging_events", "staging.staging_songs", "staging.text_repairs"):
                 self.con.execute(f"ANALYZE {table}")
+            rebuilt = [] if had_plays else self._set_aside_play_keys()
             statements = star_statements(self.model_dialect, songs_changed)
             for i, (model, statement) in enumerate(statements):
                 if is_play_prune(statement) and not (had_plays and self._replaced_events):
@@ -184,12 +189,33 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                     self.con.execute(f"ANALYZE {temp.group(1)}")
                 if model in STAR_TABLES and (i + 1 == len(statements) or statements[i + 1][0] != model):
                     self.con.execute(f'ANALYZE analytics."{model}"')  # fresh statistics for the next model
+            for statement in rebuilt:  # one sort per index, one anti-join per foreign key
+                self.con.execute(statement)
             # Deferred foreign keys are checked here, while a failure can still be reported.
             self.con.execute("SET CONSTRAINTS ALL IMMEDIATE")
             self.con.execute("RESET enable_nestloop")
         except psycopg.Error:
             self.con.execute("ROLLBACK TO SAVEPOINT build_star")
             raise
+
+    def _set_aside_play_keys(self) -> list[str]:
+        """Drop songplays' secondary indexes and foreign keys (sql/postgresql/songplays_keys.sql);
+        return that file's statements, which make them again once the rows are in.
+
+        Only when songplays is empty at the start of the load: maintaining four indexes row by
+        row and checking three foreign keys per row (a deferred trigger each) cost more than the
+        rest of a first load together. songplays stays locked until the commit, which readers
+        of an empty table do not miss.
+        """
+        statements = split_statements(read_sql(PLAY_KEYS, self.dialect))
+        for statement in statements:
+            index = _INDEX.match(statement)
+            key = _KEY.match(statement)
+            if index:
+                self.con.execute(f"DROP INDEX IF EXISTS analytics.{index.group(1)}")
+            elif key:
+                self.con.execute(f"ALTER TABLE analytics.songplays DROP CONSTRAINT IF EXISTS {key.group(1)}")
+        return statements
 
     @pg_errors
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:

@@ -122,18 +122,14 @@ CREATE TABLE analytics."time" (
     weekday     INTEGER NOT NULL
 );
 
--- Foreign keys are checked at commit: a load rebuilds dimensions (delete + insert) inside one
--- transaction, and only the committed state has to be consistent.
+-- Its secondary indexes and foreign keys are in songplays_keys.sql (run right after this file).
 CREATE TABLE analytics.songplays (
     songplay_id      BIGINT PRIMARY KEY,
-    start_time       TIMESTAMP NOT NULL
-        REFERENCES analytics."time" (start_time) DEFERRABLE INITIALLY DEFERRED,
+    start_time       TIMESTAMP NOT NULL,
     user_id          BIGINT NOT NULL,
     level            VARCHAR COLLATE "C",
-    song_id          VARCHAR COLLATE "C"
-        REFERENCES analytics.songs (song_id) DEFERRABLE INITIALLY DEFERRED,
-    artist_id        VARCHAR COLLATE "C"
-        REFERENCES analytics.artists (artist_id) DEFERRABLE INITIALLY DEFERRED,
+    song_id          VARCHAR COLLATE "C",
+    artist_id        VARCHAR COLLATE "C",
     session_id       BIGINT NOT NULL,
     location         VARCHAR COLLATE "C",
     user_agent       VARCHAR COLLATE "C",
@@ -142,8 +138,7 @@ CREATE TABLE analytics.songplays (
     artist_name      VARCHAR COLLATE "C",  -- matched to a catalogue song or not
     length           DOUBLE PRECISION
 );
--- The natural key the models match events on (not UNIQUE: the shared models decide that), and
--- what the report queries filter, group and join on.
+
 -- Every event with a userId, whatever its page (Home, Upgrade, NextSong …): the funnels.
 CREATE TABLE analytics.page_views (
     start_time       TIMESTAMP NOT NULL,
@@ -156,10 +151,6 @@ CREATE TABLE analytics.page_views (
 );
 CREATE INDEX page_views_start_time ON analytics.page_views (start_time);
 
-CREATE INDEX songplays_event ON analytics.songplays (user_id, session_id, item_in_session, start_time);
-CREATE INDEX songplays_start_time ON analytics.songplays (start_time);
-CREATE INDEX songplays_song_id ON analytics.songplays (song_id);
-CREATE INDEX songplays_artist_id ON analytics.songplays (artist_id);
 CREATE INDEX songs_artist_id ON analytics.songs (artist_id);
 -- A hash index: equality lookups (song matching) on a title of any length (a btree stops at 2704 bytes).
 CREATE INDEX songs_title ON analytics.songs USING hash (title);
