@@ -55,15 +55,30 @@ def test_sql_and_check_cannot_write_on_redshift(standin: Standin, tmp_path: Path
     created = run_cli("sql", "--write", "CREATE TABLE public.scratch (x INT)", "--warehouse", url)
     assert created.exit_code == 0, created.output
     assert standin.rows("SELECT to_regclass('public.scratch') IS NOT NULL") == [(True,)]
+    # a script with --write is one transaction: rolled back at the first error, and never cut in
+    # two by a TRUNCATE (which commits on Redshift)
+    failed = run_cli("sql", "--write", "INSERT INTO public.scratch VALUES (1); SELECT * FROM public.nowhere",
+                     "--warehouse", url)
+    assert failed.exit_code == 2 and "nowhere" in failed.output and "Traceback" not in failed.output
+    assert standin.rows("SELECT count(*) FROM public.scratch") == [(0,)]
+    cut = run_cli("sql", "--write", "INSERT INTO public.scratch VALUES (1); TRUNCATE public.scratch",
+                  "--warehouse", url)
+    assert cut.exit_code == 2 and "run it alone, or use DELETE" in cut.output, cut.output
+    done = run_cli("sql", "--write", "INSERT INTO public.scratch VALUES (1); INSERT INTO public.scratch VALUES (2)",
+                   "--warehouse", url)
+    assert done.exit_code == 0, done.output
+    assert standin.rows("SELECT count(*) FROM public.scratch") == [(2,)]
 
 
 def test_read_commands_still_read_on_redshift(standin: Standin) -> None:
     """Through the extended protocol, with several statements, quotes, comments and a backslash."""
     url = _loaded(standin)
-    result = run_cli("sql", "SELECT 1; -- a ; comment\nSELECT 'a;b' AS s, 'x\\\\y' AS b, count(*) AS n FROM users",
+    result = run_cli("sql", "SELECT 1 AS one; -- a ; comment\nSELECT 'a;b' AS s, 'x\\\\y' AS b, count(*) AS n FROM users",
                      "--format", "csv", "--warehouse", url)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["s,b,n", f"a;b,x\\y,{_users(standin)}"]
+    first, second = result.output.split("\n\n")  # each statement's result, in order
+    assert first.splitlines() == ["one", "1"]
+    assert second.splitlines() == ["s,b,n", f"a;b,x\\y,{_users(standin)}"]
     for args in (["report"], ["query", "top_songs"], ["check"], ["status"], ["loads"], ["errors"]):
         done = run_cli(*args, "--warehouse", url)
         assert done.exit_code == 0, (args, done.output)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ class Standin:
     parameters: dict[str, str] = field(default_factory=lambda: dict(PARAMETERS))
     _server: Server | None = None
     _aux: psycopg.Connection[Any] | None = None
+    _aux_lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -83,8 +85,9 @@ class Standin:
     def stop(self) -> None:
         if self._server:
             self._server.stop()
-        if self._aux:
-            self._aux.close()
+        with self._aux_lock:  # never under a relay thread still logging on it
+            if self._aux:
+                self._aux.close()
 
     @property
     def port(self) -> int:
@@ -113,8 +116,8 @@ class Standin:
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows read straight from PostgreSQL (not through the stand-in): for the tests' own checks."""
-        assert self._aux is not None
-        return self._aux.execute(sql).fetchall()
+        with self._own() as aux:
+            return aux.execute(sql).fetchall()
 
     # -- the relay's hooks -------------------------------------------------------------------
 
@@ -143,11 +146,12 @@ class Standin:
         return None
 
     def on_close(self, relay: Relay) -> None:
-        if self._aux and not self._aux.closed and relay.pid:
+        if relay.pid:
             try:
-                self._aux.execute("DELETE FROM standin.last_copy WHERE session = %s", [relay.pid])
+                with self._own() as aux:
+                    aux.execute("DELETE FROM standin.last_copy WHERE session = %s", [relay.pid])
             except psycopg.Error:
-                pass  # the test database is being dropped
+                pass  # the stand-in is stopped, or the test database is being dropped
 
     def on_crash(self, relay: Relay, error: BaseException) -> None:
         self.crashes.append("".join(traceback.format_exception(error)))
@@ -157,6 +161,17 @@ class Standin:
         refusal = Refusal(sql, reasons)
         self.refused.append(refusal)
         return _fail(code, _message(refusal))
+
+    @contextmanager
+    def _own(self) -> Iterator[psycopg.Connection[Any]]:
+        """The stand-in's own connection, for one user at a time. Relay threads log COPYs on it, and
+        stop() must never close it under one of them: libpq would free the socket mid-call, and the
+        descriptor, soon another connection's (the next test's DROP DATABASE, say), would be read
+        and written by that thread."""
+        with self._aux_lock:
+            if self._aux is None or self._aux.closed:
+                raise psycopg.OperationalError("the Redshift stand-in is stopped")
+            yield self._aux
 
     def _relkind(self, relay: Relay, name: str) -> str | None:
         result = relay.run(f"SELECT relkind FROM pg_class WHERE oid = to_regclass($n${name}$n$)")
@@ -300,30 +315,29 @@ class Standin:
                      started: dt.datetime) -> int:
         """Rejects into STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL, from the stand-in's own connection
         (they outlive the COPY's transaction, as Redshift's system tables do)."""
-        assert self._aux is not None
-        query = int(self._aux.execute("SELECT nextval('standin.query_ids')").fetchone()[0])  # type: ignore[index]
-        user = self._userid(relay)
-        database = relay.params.get("database", "")
-        stl, sys = [], []
-        for uri, record, reject in rejects:
-            column = reject.column
-            name, kind = (column.name, column.kind) if column else ("", "")
-            length = str(column.length) if column and column.length else ""
-            stl.append((user, 0, table_id, started, relay.pid, query, _fit(uri, 256), record.line, _fit(name, 127),
-                        kind, length, 0, _fit(_ascii(record.text), 1024), _fit(_ascii(reject.value), 1024),
-                        reject.code, _fit(reject.reason, 100), 0, 0, 0))
-            sys.append((user, query, 0, relay.pid, _fit(database, 64), table_id, started, _fit(uri, 256), record.line,
-                        _fit(name, 127), kind, length, 0, reject.code, _fit(reject.reason, 512)))
-        with self._aux.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO stl_load_errors VALUES ({', '.join(['%s'] * 19)})", stl)
-            cursor.executemany(f"INSERT INTO sys_load_error_detail VALUES ({', '.join(['%s'] * 15)})", sys)
+        with self._own() as aux:
+            query = int(aux.execute("SELECT nextval('standin.query_ids')").fetchone()[0])  # type: ignore[index]
+            user = self._userid(relay)
+            database = relay.params.get("database", "")
+            stl, sys = [], []
+            for uri, record, reject in rejects:
+                column = reject.column
+                name, kind = (column.name, column.kind) if column else ("", "")
+                length = str(column.length) if column and column.length else ""
+                stl.append((user, 0, table_id, started, relay.pid, query, _fit(uri, 256), record.line,
+                            _fit(name, 127), kind, length, 0, _fit(_ascii(record.text), 1024),
+                            _fit(_ascii(reject.value), 1024), reject.code, _fit(reject.reason, 100), 0, 0, 0))
+                sys.append((user, query, 0, relay.pid, _fit(database, 64), table_id, started, _fit(uri, 256),
+                            record.line, _fit(name, 127), kind, length, 0, reject.code, _fit(reject.reason, 512)))
+            with aux.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO stl_load_errors VALUES ({', '.join(['%s'] * 19)})", stl)
+                cursor.executemany(f"INSERT INTO sys_load_error_detail VALUES ({', '.join(['%s'] * 15)})", sys)
         return query
 
     def _log_commits(self, relay: Relay, copy: Copy, query: int, scanned: list[tuple[str, int, int, int]],
                      started: dt.datetime) -> None:
-        assert self._aux is not None
         user, now = self._userid(relay), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        with self._aux.cursor() as cursor:
+        with self._own() as aux, aux.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO stl_load_commits VALUES (%s, %s, 0, %s, %s, 0, %s, %s, %s, 1, 'JSON', 0, 0, 0)",
                 [(user, query, _fit(copy.table, 256), _fit(uri, 256), lines, errors, now)
@@ -335,9 +349,9 @@ class Standin:
                            "SET query = EXCLUDED.query", [relay.pid, query])
 
     def _userid(self, relay: Relay) -> int:
-        assert self._aux is not None
         user = relay.params.get("user")
-        row = self._aux.execute("SELECT usesysid FROM pg_user WHERE usename = %s", [user]).fetchone()
+        with self._own() as aux:
+            row = aux.execute("SELECT usesysid FROM pg_user WHERE usename = %s", [user]).fetchone()
         return int(row[0]) if row else 0
 
 

@@ -79,12 +79,17 @@ REDSHIFT_READS = frozenset({"SELECT", "WITH", "EXPLAIN", "SHOW"})
 _FIRST_WORD = re.compile(r"[(\s]*([A-Za-z_]+)")
 
 
+def statement_word(statement: str) -> str:
+    """The keyword a statement starts with, past comments and parentheses (`SELECT`, `TRUNCATE` …)."""
+    match = _FIRST_WORD.match(_LEADING.sub("", statement))
+    return match.group(1).upper() if match else statement.split()[0]
+
+
 def refuse_redshift_writes(sql: str) -> None:
     """Before anything runs: transaction control, and any statement that is not a read."""
     for statement in split_script(sql):
         refuse_transaction_control(statement)
-        match = _FIRST_WORD.match(_LEADING.sub("", statement))
-        word = match.group(1).upper() if match else statement.split()[0]
+        word = statement_word(statement)
         if word not in REDSHIFT_READS:
             raise SparkifyError(f"{word} statements are not allowed: {WRITE_HINT}")
 

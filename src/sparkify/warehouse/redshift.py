@@ -24,7 +24,8 @@ from sparkify.inputs.sources import BATCH_FILES, SourceFile
 from sparkify.staging.records import decode_line
 from sparkify.staging.tables import RAW_LIMIT, SOURCES, Source
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
-from sparkify.warehouse.readonly import refuse_redshift_writes, run_read_only
+from sparkify.warehouse.readonly import (SCRIPT_TRANSACTION, refuse_redshift_writes, refuse_script_transaction_control,
+                                         run_read_only, split_script, statement_word)
 from sparkify.warehouse.redshift_copy import *  # noqa: F403  (a batch's statements, importable from here as before)
 from sparkify.warehouse.redshift_copy import (
     abort_statements, attribute_batch_rejects, drop_copy_table_sql, file_counts_sql, file_name_fits, guarded_rows_sql,
@@ -323,9 +324,37 @@ class RedshiftWarehouse(Warehouse):
             cursor = self._execute(bind(sql, params) if params else sql)
         except self._psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc, self._password)}") from None
-        if cursor.description is None:
-            return QueryResult([], [])
-        return QueryResult([d.name for d in cursor.description], cursor.fetchall())
+        return _result(cursor)
+
+    def run_script(self, sql: str) -> list[QueryResult]:
+        """`sparkify sql`: each statement's result, in order. Read-only: reads only, each alone as
+        query() runs them. With --write: one statement alone, or all in one transaction rolled back
+        at the first error; TRUNCATE only alone, since it commits the transaction it runs in."""
+        statements = split_script(sql)
+        if not statements:
+            raise SparkifyError("no SQL statement to run")
+        try:
+            if self.read_only:
+                refuse_redshift_writes(sql)  # before anything runs
+                return [run_read_only(self.con, statement) for statement in statements]
+            if len(statements) == 1:
+                return [_result(self._execute(statements[0]))]
+            refuse_script_transaction_control(statements)
+            for statement in statements:
+                if statement_word(statement) == "TRUNCATE":
+                    raise SparkifyError(f"TRUNCATE: {SCRIPT_TRANSACTION}, and on Redshift TRUNCATE commits it; "
+                                        "run it alone, or use DELETE")
+            self._execute("BEGIN")
+            try:
+                results = [_result(self._execute(statement)) for statement in statements]
+            except BaseException:
+                self._execute("ROLLBACK")
+                raise
+            self._execute("COMMIT")
+            return results
+        except self._psycopg.Error as exc:
+            raise SparkifyError(f"SQL error: {mask_secrets(str(exc).strip() or type(exc).__name__, self._password)}"
+                                ) from None
 
     def close(self) -> None:
         self.con.close()
@@ -335,6 +364,13 @@ class _NoDriver:
     """No database driver in the dry run: no driver error can be raised."""
 
     Error: tuple[type[BaseException], ...] = ()
+
+
+def _result(cursor: Any) -> QueryResult:
+    """A statement's rows, or none (DDL, or the dry run's recording cursor)."""
+    if cursor.description is None:
+        return QueryResult([], [])
+    return QueryResult([d.name for d in cursor.description], cursor.fetchall())
 
 
 def _first_line(exc: BaseException, password: str | None = None) -> str:
