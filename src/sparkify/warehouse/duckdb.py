@@ -21,10 +21,10 @@ from sparkify.staging.parse import FileFacts, PrivateParser, file_facts_of, has_
 from sparkify.inputs.sources import SourceFile
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source, fast_insert_sql
-from sparkify.warehouse.readonly import SCRIPT_TRANSACTION, refuse_duckdb_writes
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
 from sparkify.warehouse.duckdb_careful import CarefulStaging
+from sparkify.warehouse.duckdb_queries import DuckDBQueries, _first_line
 from sparkify.warehouse.migrate import rename_old_columns
 
 #: DuckDB's memory budget for the warehouse connection; past it, sorts and joins spill to disk.
@@ -43,7 +43,7 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in str(exc).lower()
 
 
-class DuckDBWarehouse(CarefulStaging, Warehouse):
+class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
     dialect = "duckdb"
     #: Try DuckDB's own JSON reader first for event logs (see _insert_fast); off only in tests
     #: that compare it with the careful path.
@@ -350,65 +350,6 @@ class DuckDBWarehouse(CarefulStaging, Warehouse):
                 self.con.close()
             self.con = self._open(read_only=False)
 
-    # -- querying -----------------------------------------------------------------------------
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
-        try:
-            if self.read_only:
-                refuse_duckdb_writes(sql)
-            cursor = self.con.execute(sql, list(params))
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None  # Ctrl-C during a query is Ctrl-C, not a failed query
-        except duckdb.Error as exc:
-            raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc
-        return _result(cursor)
-
-    def run_script(self, sql: str) -> list[QueryResult]:
-        """DuckDB's own parser splits the script; read-only, the file is open read-only and only
-        reading statements pass; with writes, one transaction, rolled back at the first error."""
-        try:
-            statements = duckdb.extract_statements(sql)
-            if not statements:
-                raise SparkifyError("no SQL statement to run")
-            if self.read_only:
-                refuse_duckdb_writes(sql)
-            elif len(statements) > 1 and any(s.type == duckdb.StatementType.TRANSACTION for s in statements):
-                raise SparkifyError(f"BEGIN/COMMIT/ROLLBACK: {SCRIPT_TRANSACTION}")
-            one_transaction = not self.read_only and len(statements) > 1
-            if one_transaction:
-                self.con.execute("BEGIN")
-            try:
-                results = [_result(self.con.execute(statement.query)) for statement in statements]
-                if one_transaction:
-                    self.con.execute("COMMIT")
-            except BaseException:
-                if one_transaction:
-                    self._rollback()
-                raise
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
-        except duckdb.Error as exc:
-            raise SparkifyError(f"SQL error: {str(exc).strip() or type(exc).__name__}") from None
-        return results
-
-    def audit(self, sql: str) -> QueryResult:
-        """Only a single SELECT may run inside a load's transaction (DuckDB has no savepoint to
-        undo anything else)."""
-        try:
-            statements = duckdb.extract_statements(sql)
-        except duckdb.Error as exc:
-            raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc
-        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-            raise SparkifyError("a check must be exactly one SELECT statement")
-        return self.query(sql)
-
-    def write_parquet(self, select: str, path: str) -> None:
-        literal = path.replace("'", "''")
-        try:
-            self.con.execute(f"COPY ({select}) TO '{literal}' (FORMAT parquet)")
-        except duckdb.Error as exc:
-            raise SparkifyError(f"export: {_first_line(exc)}") from exc
-
     def close(self) -> None:
         self.con.close()
         self._parser.close()
@@ -420,15 +361,3 @@ def _staging_ddl(source: Source) -> str:
         f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
         f"    source_file VARCHAR NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)"
     )
-
-
-def _result(cursor: duckdb.DuckDBPyConnection) -> QueryResult:
-    if cursor.description is None:
-        return QueryResult([], [])
-    return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    text = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
-    return text.splitlines()[0] if text else type(exc).__name__
