@@ -83,3 +83,17 @@ def test_progress_reports_bytes_records_and_every_phase(sample: Path, tmp_path: 
     assert sum(int(c[2]) for c in advanced) == 71 + 8056  # records, batch by batch, for records/s
     inputs = [*(sample / "song_data").rglob("*.json"), *(sample / "log_data").rglob("*.json")]
     assert sum(int(c[1]) for c in advanced) == sum(f.stat().st_size for f in inputs)  # bytes, for MB/s
+
+
+def test_sql_returns_each_statements_result_and_keeps_the_mode_asked_for(sample_warehouse: str) -> None:
+    first, second = sparkify.sql(sample_warehouse, "SELECT count(*) AS n FROM users; SELECT 2 AS two")
+    assert first.columns == ["n"] and first.rows[0][0] > 0 and second.rows == [(2,)]
+    with pytest.raises(sparkify.SparkifyError, match="not allowed"):
+        sparkify.sql(sample_warehouse, "SELECT 1; DELETE FROM analytics.users")
+    with pytest.raises(sparkify.SparkifyError, match='Did you mean "users"'):
+        sparkify.sql(sample_warehouse, "SELECT * FROM userz")
+    with sparkify.connect(sample_warehouse, read_only=True) as wh:
+        with pytest.raises(sparkify.SparkifyError, match="write=True needs a warehouse opened for writing"):
+            sparkify.sql(wh, "DELETE FROM analytics.users", write=True)
+        assert sparkify.sql(wh, "SELECT 1 AS one")[0].rows == [(1,)]
+    assert sparkify.sql(sample_warehouse, "SELECT count(*) AS n FROM users")[0].rows == [(first.rows[0][0],)]
