@@ -79,9 +79,21 @@ def test_redshift_plan_needs_no_cluster_nor_s3_and_parses() -> None:
             assert not isinstance(parsed[0], exp.Command), statement
 
 
-def test_full_refresh_is_said(sample: Path, tmp_path: Path) -> None:
-    steps = plan(str(tmp_path / "w.duckdb"), None, str(sample / "log_data"), full_refresh=True)
-    assert steps[0].comment == "create tables (--full-refresh)"
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql", "redshift"])
+def test_full_refresh_shows_the_refresh_the_load_runs(backend: str, sample: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """As run_etl: no separate create-tables step; the drops and creates run inside the load."""
+    for name, value in NOWHERE.items():
+        monkeypatch.setenv(name, value)
+    url, logs = {"duckdb": (str(tmp_path / "w.duckdb"), str(sample / "log_data")),
+                 "postgresql": ("postgresql://nobody@127.0.0.1:9/none", str(sample / "log_data")),
+                 "redshift": (REDSHIFT, "s3://udacity-dend/log_data")}[backend]
+    steps = plan(url, None, logs, full_refresh=True)
+    assert not any(s.comment.startswith("create tables") for s in steps)
+    refresh = [s for s in steps if s.comment.startswith("--full-refresh: the tables are dropped and created again")]
+    assert any(s.sql.lstrip().upper().startswith("CREATE TABLE") for s in refresh), [s.sql for s in refresh][:5]
+    first_load = plan(url, None, logs)
+    assert first_load[0].comment == "create tables (only when the warehouse has no Sparkify tables yet)"
 
 
 def test_dry_run_still_needs_inputs(tmp_path: Path) -> None:
