@@ -36,6 +36,14 @@ class QueryResult:
     columns: list[str]
     rows: list[tuple[Any, ...]]
 
+    @classmethod
+    def of(cls, cursor: Any) -> "QueryResult":
+        """A DB-API cursor's rows (DuckDB, psycopg, the dry run's recorder), or none after a
+        statement that returns no rows (DDL)."""
+        if cursor.description is None:
+            return cls([], [])
+        return cls([d[0] for d in cursor.description], cursor.fetchall())
+
 
 @dataclass
 class FileCounts:

@@ -28,7 +28,7 @@ class DuckDBQueries:
             raise KeyboardInterrupt from None  # Ctrl-C during a query is Ctrl-C, not a failed query
         except duckdb.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc)}") from exc
-        return _result(cursor)
+        return QueryResult.of(cursor)
 
     def run_script(self, sql: str) -> list[QueryResult]:
         """DuckDB's own parser splits the script; read-only, the file is open read-only and only
@@ -45,7 +45,7 @@ class DuckDBQueries:
             if one_transaction:
                 self.con.execute("BEGIN")
             try:
-                results = [_result(self.con.execute(statement.query)) for statement in statements]
+                results = [QueryResult.of(self.con.execute(statement.query)) for statement in statements]
                 if one_transaction:
                     self.con.execute("COMMIT")
             except BaseException:
@@ -75,12 +75,6 @@ class DuckDBQueries:
             self.con.execute(f"COPY ({select}) TO '{literal}' (FORMAT parquet)")
         except duckdb.Error as exc:
             raise SparkifyError(f"export: {_first_line(exc)}") from exc
-
-
-def _result(cursor: duckdb.DuckDBPyConnection) -> QueryResult:
-    if cursor.description is None:
-        return QueryResult([], [])
-    return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
 
 
 def _first_line(exc: Exception) -> str:

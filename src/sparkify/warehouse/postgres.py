@@ -288,7 +288,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                 pass
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(first_line(exc))}") from None
-        return _result(cursor)
+        return QueryResult.of(cursor)
 
     def run_script(self, sql: str) -> list[QueryResult]:
         """Read-only: each statement alone in its rolled-back READ ONLY transaction (readonly.py).
@@ -304,9 +304,9 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                 return [run_read_only(self.con, statement) for statement in statements]
             refuse_script_transaction_control(statements)
             if len(statements) == 1:
-                return [_result(self.con.execute(statements[0]))]
+                return [QueryResult.of(self.con.execute(statements[0]))]
             with self.con.transaction():
-                return [_result(psycopg.Cursor(self.con).execute(statement)) for statement in statements]
+                return [QueryResult.of(psycopg.Cursor(self.con).execute(statement)) for statement in statements]
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(str(exc).strip() or type(exc).__name__)}") from None
 
@@ -318,7 +318,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
         refuse_transaction_control(sql)  # a COMMIT here would publish the load unchecked
         self.con.execute("SAVEPOINT sparkify_check")
         try:
-            return _result(psycopg.Cursor(self.con).execute(sql, prepare=True))  # one statement, server-checked
+            return QueryResult.of(psycopg.Cursor(self.con).execute(sql, prepare=True))  # one statement, server-checked
         except psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {mask_secrets(first_line(exc))}") from None
         finally:
@@ -354,13 +354,6 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
 _DUCKDB_TYPES = {"int8": "BIGINT", "int4": "INTEGER", "int2": "SMALLINT", "float8": "DOUBLE", "float4": "FLOAT",
                  "numeric": "DOUBLE", "bool": "BOOLEAN", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ",
                  "date": "DATE", "varchar": "VARCHAR", "text": "VARCHAR", "bpchar": "VARCHAR"}
-
-
-def _result(cursor: Any) -> QueryResult:
-    """A statement's rows, or none (DDL, or the dry run's recording cursor before a read)."""
-    if cursor.description is None:
-        return QueryResult([], [])
-    return QueryResult([d.name for d in cursor.description], cursor.fetchall())
 
 
 def _type_name(oid: int) -> str:

@@ -131,8 +131,7 @@ def run_read_only(con: Any, sql: str, params: Sequence[Any] = ()) -> QueryResult
             # so the ROLLBACK never makes psycopg send DEALLOCATE ALL, which Redshift does not have.
             with con.pipeline():
                 cursor.execute(statement, list(params) or None, prepare=False)
-            result = QueryResult([], []) if cursor.description is None else \
-                QueryResult([d.name for d in cursor.description], cursor.fetchall())
+            result = QueryResult.of(cursor)
         finally:
             con.execute("ROLLBACK")
     return result

@@ -324,7 +324,7 @@ class RedshiftWarehouse(Warehouse):
             cursor = self._execute(bind(sql, params) if params else sql)
         except self._psycopg.Error as exc:
             raise SparkifyError(f"SQL error: {_first_line(exc, self._password)}") from None
-        return _result(cursor)
+        return QueryResult.of(cursor)
 
     def run_script(self, sql: str) -> list[QueryResult]:
         """`sparkify sql`: each statement's result, in order. Read-only: reads only, each alone as
@@ -338,7 +338,7 @@ class RedshiftWarehouse(Warehouse):
                 refuse_redshift_writes(sql)  # before anything runs
                 return [run_read_only(self.con, statement) for statement in statements]
             if len(statements) == 1:
-                return [_result(self._execute(statements[0]))]
+                return [QueryResult.of(self._execute(statements[0]))]
             refuse_script_transaction_control(statements)
             for statement in statements:
                 if statement_word(statement) == "TRUNCATE":
@@ -346,7 +346,7 @@ class RedshiftWarehouse(Warehouse):
                                         "run it alone, or use DELETE")
             self._execute("BEGIN")
             try:
-                results = [_result(self._execute(statement)) for statement in statements]
+                results = [QueryResult.of(self._execute(statement)) for statement in statements]
             except BaseException:
                 self._execute("ROLLBACK")
                 raise
@@ -364,13 +364,6 @@ class _NoDriver:
     """No database driver in the dry run: no driver error can be raised."""
 
     Error: tuple[type[BaseException], ...] = ()
-
-
-def _result(cursor: Any) -> QueryResult:
-    """A statement's rows, or none (DDL, or the dry run's recording cursor)."""
-    if cursor.description is None:
-        return QueryResult([], [])
-    return QueryResult([d.name for d in cursor.description], cursor.fetchall())
 
 
 def _first_line(exc: BaseException, password: str | None = None) -> str:
