@@ -61,13 +61,13 @@ def duckdb_lines(row: dict[str, Any], by_size: dict[int, dict[str, Any]]) -> lis
     lines.append(_rss_line(f"{at}: peak RSS of `sparkify etl`", row["etl_rss_mb"]))
     if "phases" in row:
         p = row["phases"]
-        lines.append(Line(f"{at}: phases (in-process child): stage songs / stage events / star / checks",
-                          f"{p.get('stage_songs', 0):.1f} / {p.get('stage_events', 0):.1f} / {p['star']:.1f} / "
-                          f"{p['checks']:.1f} s", f"etl {p['etl']:.1f} s, {p['etl_cpu']:.1f} CPU-s"))
+        lines.append(Line(f"{at}: phases (in-process child): stage songs / stage events / star / checks; "
+                          "all of run_etl", f"{p.get('stage_songs', 0):.1f} / {p.get('stage_events', 0):.1f} / "
+                          f"{p['star']:.1f} / {p['checks']:.1f} s; {p['etl']:.1f} s ({p['etl_cpu']:.1f} CPU-s)"))
         lines.append(_rss_line(f"{at}: peak RSS of the phases child", row["phases_rss_mb"]))
     lines.append(Line(f"{at}: disk needed: data + peak warehouse (file, WAL, spill)",
-                      f"{(row['data_disk_bytes'] + row['warehouse_peak_bytes']) / GB:.2f} GB",
-                      f"{row['data_disk_bytes'] / GB:.2f} + {row['warehouse_peak_bytes'] / GB:.2f} GB"))
+                      f"{(row['data_disk_bytes'] + row['warehouse_peak_bytes']) / GB:.2f} GB (data "
+                      f"{row['data_disk_bytes'] / GB:.2f} + warehouse {row['warehouse_peak_bytes'] / GB:.2f})"))
     return lines
 
 
@@ -94,8 +94,8 @@ def incremental_lines(row: dict[str, Any]) -> list[Line]:
     quiet_ratio = row["on_history_no_checks_s"] / row["on_empty_no_checks_s"]
     eq = row["equal"]
     lines = [
-        Line(f"{at}: history load ({row['days'] - 1} days)", f"{row['history_s']:.1f} s",
-             f"warehouse {row['history_bytes'] / GB:.2f} GB"),
+        Line(f"{at}: history load ({row['days'] - 1} days) and its warehouse's size",
+             f"{row['history_s']:.1f} s, {row['history_bytes'] / GB:.2f} GB"),
         Line(f"{at}: one new day ({row['day_file']}, {row['day_bytes'] / 1e6:,.0f} MB) on that history",
              f"{on:.2f} s", f"{on / empty:.2f}× the day on empty", "≤ 1.5×", _met(on / empty <= 1.5)),
         Line(f"{at}: the same day into an empty warehouse (songs loaded)", f"{empty:.2f} s"),
