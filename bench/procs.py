@@ -177,6 +177,7 @@ def machine(data: Path, postgres: str | None) -> dict[str, Any]:
     return {
         "cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(os.sysconf("SC_PAGE_SIZE") *
                                                               os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average": [round(x, 2) for x in os.getloadavg()], "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(), "duckdb": duckdb.__version__, "postgresql": version,
         "commit": commit, "disk_free_gb": round(shutil.disk_usage(data).free / 1e9, 1),

@@ -108,6 +108,9 @@ def incremental_lines(row: dict[str, Any]) -> list[Line]:
              + (f" (differ: {', '.join(eq['differ'])})" if eq["differ"] else ""), "", "all equal",
              _met(not eq["differ"])),
     ]
+    if "full_s" in row:
+        lines.insert(-1, Line(f"{at}: full load of all days (the reference for the check below)",
+                              f"{row['full_s']:.1f} s"))
     return lines
 
 
@@ -132,10 +135,12 @@ def table(found: list[Line]) -> str:
 
 def machine_text(info: dict[str, Any]) -> str:
     load = ", ".join(str(x) for x in info["load_average"])
+    end = ", ".join(str(x) for x in info.get("load_average_end", []))
+    dlt = f", dlt {info['dlt']}" if info.get("dlt") else ""
     return (f"{info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, {info['os']}; load average at "
-            f"start {load} (1, 5, 15 min); Python {info['python']}, DuckDB {info['duckdb']}, PostgreSQL "
-            f"{info['postgresql']}" + (f", dlt {info['dlt']}" if info.get("dlt") else "")
-            + f"; code {info['commit']}; {info['disk_free_gb']} GB free on the data disk at start")
+            f"start {load} (1, 5, 15 min)" + (f", at the end {end}" if end else "")
+            + f"; Python {info['python']}, DuckDB {info['duckdb']}, PostgreSQL {info['postgresql']}{dlt}; "
+            f"code {info['commit']}; {info['disk_free_gb']} GB free on the data disk at start")
 
 
 def write_results(path: Path, info: dict[str, Any], command: str, found: list[Line],
@@ -148,8 +153,9 @@ def write_results(path: Path, info: dict[str, Any], command: str, found: list[Li
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     raw = "\n".join(json.dumps(r) for r in rows)
     path.write_text(
-        f"# Benchmark results\n\n## Latest run: {stamp}\n\nWritten by `bench/run.py` (see README.md). "
-        f"Command:\n\n```sh\n{command}\n```\n\nMachine: {machine_text(info)}.\n\n{table(found)}\n\n"
+        f"# Benchmark results\n\n## Latest run: {info['started']} to {stamp}\n\n"
+        f"Written by `bench/run.py` (see README.md). Command:\n\n```sh\n{command}\n```\n\n"
+        f"Machine: {machine_text(info)}.\n\n{table(found)}\n\n"
         "Times are medians over the rounds of whole processes (interpreter start-up counted on every "
         "side); peak RSS is each child's own `ru_maxrss` (wait4), the largest over the rounds.\n\n"
         f"Raw rows:\n\n```json\n{json.dumps(info)}\n{raw}\n```\n\n" + older, encoding="utf-8")

@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dbs.drop_all()
         shutil.rmtree(work, ignore_errors=True)
+    info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     found = lines(rows)
     print(table(found), flush=True)
     if not args.no_write:
