@@ -23,6 +23,11 @@ ADMIN = os.environ.get("SPARKIFY_TEST_POSTGRES", "postgresql://postgres@127.0.0.
 MARKER = ".generated"  # written last by generate_data: a folder without it is incomplete
 
 
+class Failed(Exception):
+    """A measured process failed, or did not do what the scenario needs: that scenario's figures are
+    lost, the others' are still worth recording."""
+
+
 @dataclass
 class Run:
     """One whole process: wall seconds from fork to exit, its own peak RSS (wait4), what it printed."""
@@ -43,7 +48,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> Run:
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}")
+        raise Failed(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}")
     return Run(elapsed, usage.ru_maxrss / 1024, stdout)
 
 
@@ -96,8 +101,11 @@ def remove_duckdb(db: Path) -> None:
 
 
 def psql(sql: str, url: str) -> str:
-    return subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
-                          capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise Failed(f"psql {sql[:200]!r} failed (exit {done.returncode}): {done.stderr.strip()}")
+    return done.stdout
 
 
 class Databases:

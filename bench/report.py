@@ -115,10 +115,14 @@ def incremental_lines(row: dict[str, Any]) -> list[Line]:
 
 
 def lines(rows: list[dict[str, Any]]) -> list[Line]:
-    by_size = {r["events"]: r for r in rows if r["scenario"] == "duckdb"}
+    by_size = {r["events"]: r for r in rows if r["scenario"] == "duckdb" and "error" not in r}
     out: list[Line] = []
     for row in rows:
-        if row["scenario"] == "duckdb":
+        if "error" in row:
+            first = row["error"].strip().splitlines()[0][:200].replace("|", "/")
+            out.append(Line(f"{row['scenario']} {row['events']:,} events: failed (details in the raw rows)",
+                            first, "", "runs", "no"))
+        elif row["scenario"] == "duckdb":
             out += duckdb_lines(row, by_size)
         elif row["scenario"] == "postgresql":
             out += postgres_lines(row)

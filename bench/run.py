@@ -19,9 +19,9 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from procs import ADMIN, Databases, generate_data, machine
+from procs import ADMIN, Databases, Failed, generate_data, machine
 from report import lines, machine_text, table, write_results
 from scenarios import Options, dlt_version, duckdb_size, ensure_dlt, incremental, postgres_size
 
@@ -93,18 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in duck:
             print(f"DuckDB, {n:,} events …", flush=True)
-            rows.append(duckdb_size(opts, n, dlt if n <= DLT_MAX else None, keep=n == inc))
+            rows.append(measured("duckdb", n, lambda: duckdb_size(opts, n, dlt if n <= DLT_MAX else None,
+                                                                  keep=n == inc)))
             if "kept" in rows[-1]:
                 full["duckdb"] = rows[-1].pop("kept")
         for n in pg:
             print(f"PostgreSQL, {n:,} events …", flush=True)
-            rows.append(postgres_size(opts, n, dbs, keep=n == inc))
+            rows.append(measured("postgresql", n, lambda: postgres_size(opts, n, dbs, keep=n == inc)))
             if "kept" in rows[-1]:
                 full["postgresql"] = rows[-1].pop("kept")
         if inc:
             for backend in args.backends:
                 print(f"Incremental, {backend}, {inc:,}-event set …", flush=True)
-                rows.append(incremental(opts, inc, backend, dbs, full.pop(backend, None)))
+                rows.append(measured(f"incremental-{backend}", inc,
+                                     lambda: incremental(opts, inc, backend, dbs, full.pop(backend, None))))
     finally:
         dbs.drop_all()
         shutil.rmtree(work, ignore_errors=True)
@@ -115,9 +117,21 @@ def main(argv: list[str] | None = None) -> int:
         command = shlex.join([".venv/bin/python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
         write_results(HERE / "RESULTS.md", info, command, found, rows)
         print(f"wrote {HERE / 'RESULTS.md'}")
-    failed = [r for r in rows if r.get("equal", {}).get("differ")]
+    failed = [r for r in rows if "error" in r or r.get("equal", {}).get("differ")]
     return 1 if failed else 0
 
 
+def measured(scenario: str, events: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The scenario's row, or a row saying why it failed: an hour-long run keeps the other figures."""
+    try:
+        return measure()
+    except Failed as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return {"scenario": scenario, "events": events, "error": str(exc)}
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Failed as exc:  # outside every scenario: the machine facts, the data, the clean-up
+        sys.exit(f"bench: {exc}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from procs import (HERE, SPARKIFY, Databases, DiskPeak, Run, dataset, du, duckdb_files, json_bytes, psql,
+from procs import (HERE, SPARKIFY, Databases, DiskPeak, Failed, Run, dataset, du, duckdb_files, json_bytes, psql,
                    remove_duckdb, run)
 
 CHILDREN = str(HERE / "children.py")
@@ -234,7 +234,7 @@ def _one_new_file(summary: dict[str, Any]) -> dict[str, float]:
     """The run's timings, once its summary shows it loaded the one new day file and nothing else."""
     loaded = {s["source"]: s["files_loaded"] for s in summary["sources"]}
     if loaded != {"songs": 0, "events": 1}:
-        raise SystemExit(f"the incremental day load loaded {loaded} files, not one new event file")
+        raise Failed(f"the incremental day load loaded {loaded} files, not one new event file")
     return summary["timings"]
 
 
