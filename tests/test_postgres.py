@@ -167,3 +167,31 @@ def test_grant_refuses_a_role_that_could_still_read_staging(loaded: str, analyst
         con.execute(f'CREATE ROLE "{analyst}" LOGIN IN ROLE pg_read_all_data')
     result = run_cli("grant", "--analyst", analyst, "--warehouse", loaded)
     assert result.exit_code == 2 and "can still read staging" in result.output
+
+
+def test_copy_stream_failures_end_both_sides() -> None:
+    """Staging streams DuckDB's CSV through a pipe into COPY: an error on either side stops the
+    other (no hang), aborts the COPY (nothing stored) and is the error raised."""
+    from sparkify.warehouse.postgres import PostgresWarehouse
+
+    with fresh_database("sparkify_pipe") as url:
+        wh = PostgresWarehouse(url)
+        try:
+            wh.create_tables()
+            wh.parser.execute("CREATE TABLE rows_out AS SELECT range AS i FROM range(300000)")
+            target = "staging.removed_files (load_id, source, path, rows)"
+            for select, error in (
+                ("SELECT 1, 'events', 'p', CASE WHEN i < 250000 THEN i ELSE error('boom') END FROM rows_out",
+                 "boom"),  # DuckDB fails after ~10 MB went through
+                ("SELECT NULL, 'events', 'p', i FROM rows_out", "not-null"),  # PostgreSQL refuses the rows
+                ("SELECT nope FROM rows_out", "nope"),  # DuckDB fails before writing
+            ):
+                wh.con.execute("BEGIN")
+                with pytest.raises(Exception, match=error):
+                    wh._copy(select, target)
+                wh.con.execute("ROLLBACK")
+            wh._copy("SELECT 1, 'events', 'p', i FROM rows_out", target)
+            assert wh.con.execute("SELECT count(*), sum(rows) FROM staging.removed_files").fetchone() == (
+                300000, sum(range(300000)))
+        finally:
+            wh.close()

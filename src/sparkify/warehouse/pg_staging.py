@@ -8,6 +8,7 @@ rejects exactly the same records. The parsed rows travel to PostgreSQL as CSV th
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,19 +48,16 @@ class PostgresStaging:
         parse_files(self.parser, source, files)
         checksums = file_checksums(files)
         read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
-        with self._parser.workdir() as tmp:
-            self._copy(
-                f"SELECT {int(load_id)}, file, line, {', '.join(columns)} FROM {PARSED} "
-                "WHERE reason IS NULL ORDER BY file, line",
-                f"{table} (load_id, source_file, source_line, {', '.join(columns)})",
-                os.path.join(tmp, "rows.csv"),
-            )
-            self._copy(
-                f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
-                f"replace(raw, chr(0), '\\u0000') FROM {PARSED} WHERE reason IS NOT NULL ORDER BY file, line",
-                'staging.load_errors (load_id, source, file, line, "column", reason, raw_text)',
-                os.path.join(tmp, "errors.csv"),
-            )
+        self._copy(
+            f"SELECT {int(load_id)}, file, line, {', '.join(columns)} FROM {PARSED} "
+            "WHERE reason IS NULL ORDER BY file, line",
+            f"{table} (load_id, source_file, source_line, {', '.join(columns)})",
+        )
+        self._copy(
+            f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
+            f"replace(raw, chr(0), '\\u0000') FROM {PARSED} WHERE reason IS NOT NULL ORDER BY file, line",
+            'staging.load_errors (load_id, source, file, line, "column", reason, raw_text)',
+        )
         self.parser.execute(f"DROP TABLE {PARSED}")
         # Reconciliation counts each side where it landed, not from the parse alone.
         staged = dict(self.con.execute(
@@ -82,14 +80,41 @@ class PostgresStaging:
         self._replaced_events = self._replaced_events or source.name == "events"  # plays may lose events
         return super().remove_files(source, uris, load_id)  # type: ignore[misc, no-any-return]
 
-    def _copy(self, select: str, target: str, path: str) -> None:
-        """Stream the parser's `select` into PostgreSQL table `target` as CSV, 1 MiB at a time.
+    def _copy(self, select: str, target: str) -> None:
+        """Stream the parser's `select` into PostgreSQL table `target` as CSV, through a pipe.
 
-        FORCE_QUOTE keeps NULL (unquoted, empty) apart from '' (quoted, "").
+        DuckDB writes the CSV into the pipe from a thread of its own while this thread hands it
+        to `COPY … FROM STDIN` 1 MiB at a time: the two overlap (two cores), no row passes through
+        Python and no CSV ever lands on disk. FORCE_QUOTE keeps NULL (unquoted, empty) apart from
+        '' (quoted, ""). A failure on either side ends the other: DuckDB's error aborts the COPY
+        (CopyFail), and PostgreSQL's closes the pipe, so DuckDB's next write fails (EPIPE).
         """
-        literal = path.replace("'", "''")
-        self.parser.execute(f"COPY ({select}) TO '{literal}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
-        self._copy_in(f"COPY {target} FROM STDIN (FORMAT csv)", path)
+        read_end, write_end = os.pipe()
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                self.parser.execute(
+                    f"COPY ({select}) TO '/dev/fd/{write_end}' (FORMAT csv, HEADER false, FORCE_QUOTE *, "
+                    "USE_TMP_FILE false)"
+                )
+            except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread
+                failed.append(exc)
+            finally:
+                os.close(write_end)  # with DuckDB's own handle closed, the reader sees the end
+
+        writer = threading.Thread(target=write, name="sparkify-csv", daemon=True)
+        writer.start()
+        try:
+            with os.fdopen(read_end, "rb", buffering=0) as pipe, self.con.cursor() as cur, \
+                    cur.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
+                while chunk := pipe.read(CHUNK):
+                    copy.write(chunk)
+                writer.join()
+                if failed:  # leaving the block with an error sends CopyFail: nothing is stored
+                    raise failed[0]
+        finally:
+            writer.join()
 
     def _copy_in(self, copy_sql: str, path: str) -> None:
         """Stream a file to `COPY … FROM STDIN` in 1 MiB chunks: no row ever passes through Python.
