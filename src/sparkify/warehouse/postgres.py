@@ -33,12 +33,13 @@ from sparkify.warehouse.sqlfiles import (MATCHES_VIEW, REMATCH, is_play_prune, m
 SEARCH_PATH = "analytics,staging,public"
 #: Per sort/hash of our own sessions: the models sort every staged event; 4 MB (the default) spills.
 WORK_MEM = "128MB"
-#: Whether the star holds plays yet (the dry run answers it too: no, a first load).
-PLAYS_EXIST = "SELECT EXISTS (SELECT 1 FROM analytics.songplays)"
-#: songplays' secondary indexes and foreign keys, which a first load makes after its rows.
-PLAY_KEYS = "postgresql/songplays_keys"
-_INDEX = re.compile(r"\s*CREATE INDEX (\w+)\s+ON analytics\.songplays\s")
-_KEY = re.compile(r"\s*ALTER TABLE analytics\.songplays ADD CONSTRAINT (\w+)\s")
+#: Whether the star holds plays yet, and page views (the dry run answers too: no, a first load).
+FACTS_EXIST = ("SELECT EXISTS (SELECT 1 FROM analytics.songplays), "
+               "EXISTS (SELECT 1 FROM analytics.page_views)")
+#: The fact tables' keys and indexes, which a load into an empty fact table makes after its rows.
+FACT_KEYS = "postgresql/fact_keys"
+_INDEX = re.compile(r"\s*CREATE INDEX (\w+)\s+ON analytics\.(\w+)\s")
+_KEY = re.compile(r"\s*ALTER TABLE analytics\.(\w+) ADD CONSTRAINT (\w+)\s")
 #: A model's temp table, in PostgreSQL's or (the contract test's) Redshift's spelling.
 _TEMP_TABLE = re.compile(r'\s*CREATE TEMP TABLE (pg_temp\.\w+|"#\w+")')
 
@@ -100,7 +101,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
 
     def _create_tables(self) -> None:
         analysts = analyst.analysts(self.con)
-        for name in ("postgresql/drop_tables", "postgresql/create_tables", PLAY_KEYS):
+        for name in ("postgresql/drop_tables", "postgresql/create_tables", FACT_KEYS):
             self._run_file(name)
         for source in SOURCES.values():
             self.con.execute(staging_ddl(source))
@@ -167,7 +168,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
 
     @pg_errors
     def build_star(self, songs_changed: bool) -> None:
-        had_plays = self.con.execute(PLAYS_EXIST).fetchone()[0]  # type: ignore[index]
+        had_plays, had_views = self.con.execute(FACTS_EXIST).fetchone()  # type: ignore[misc]
         # A failed model rolls back to here, so abort_load can still save the load's rejects.
         self.con.execute("SAVEPOINT build_star")
         try:
@@ -176,7 +177,8 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             self.con.execute("SET enable_nestloop = off")
             for table in ("staging.staging_events", "staging.staging_songs", "staging.text_repairs"):
                 self.con.execute(f"ANALYZE {table}")
-            rebuilt = [] if had_plays else self._set_aside_play_keys()
+            rebuilt = self._set_aside_keys([t for t, full in (("songplays", had_plays), ("page_views", had_views))
+                                            if not full])
             statements = star_statements(self.model_dialect, songs_changed)
             for i, (model, statement) in enumerate(statements):
                 if is_play_prune(statement) and not (had_plays and self._replaced_events):
@@ -198,24 +200,27 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             self.con.execute("ROLLBACK TO SAVEPOINT build_star")
             raise
 
-    def _set_aside_play_keys(self) -> list[str]:
-        """Drop songplays' secondary indexes and foreign keys (sql/postgresql/songplays_keys.sql);
-        return that file's statements, which make them again once the rows are in.
+    def _set_aside_keys(self, tables: list[str]) -> list[str]:
+        """Drop the keys and indexes of these empty fact tables (sql/postgresql/fact_keys.sql);
+        return their statements of that file, which make them again once the rows are in.
 
-        Only when songplays is empty at the start of the load: maintaining four indexes row by
-        row and checking three foreign keys per row (a deferred trigger each) cost more than the
-        rest of a first load together. songplays stays locked until the commit, which readers
+        Maintaining songplays' five indexes row by row and checking three foreign keys per row (a
+        deferred trigger each) cost more than the rest of a first load together; page_views' two
+        indexes cost more than its rows. Each table stays locked until the commit, which readers
         of an empty table do not miss.
         """
-        statements = split_statements(read_sql(PLAY_KEYS, self.dialect))
-        for statement in statements:
+        again = []
+        for statement in split_statements(read_sql(FACT_KEYS, self.dialect)):
             index = _INDEX.match(statement)
             key = _KEY.match(statement)
-            if index:
+            if index and index.group(2) in tables:
                 self.con.execute(f"DROP INDEX IF EXISTS analytics.{index.group(1)}")
-            elif key:
-                self.con.execute(f"ALTER TABLE analytics.songplays DROP CONSTRAINT IF EXISTS {key.group(1)}")
-        return statements
+            elif key and key.group(1) in tables:
+                self.con.execute(f"ALTER TABLE analytics.{key.group(1)} DROP CONSTRAINT IF EXISTS {key.group(2)}")
+            else:
+                continue
+            again.append(statement)
+        return again
 
     @pg_errors
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:

@@ -122,9 +122,9 @@ CREATE TABLE analytics."time" (
     weekday     INTEGER NOT NULL
 );
 
--- Its secondary indexes and foreign keys are in songplays_keys.sql (run right after this file).
+-- Its keys and indexes are in fact_keys.sql (run right after this file).
 CREATE TABLE analytics.songplays (
-    songplay_id      BIGINT PRIMARY KEY,
+    songplay_id      BIGINT NOT NULL,
     start_time       TIMESTAMP NOT NULL,
     user_id          BIGINT NOT NULL,
     level            VARCHAR COLLATE "C",
@@ -140,16 +140,15 @@ CREATE TABLE analytics.songplays (
 );
 
 -- Every event with a userId, whatever its page (Home, Upgrade, NextSong …): the funnels.
+-- Its key and index are in fact_keys.sql.
 CREATE TABLE analytics.page_views (
     start_time       TIMESTAMP NOT NULL,
     user_id          BIGINT NOT NULL,
     level            VARCHAR COLLATE "C",
     session_id       BIGINT NOT NULL,
     item_in_session  BIGINT NOT NULL,
-    page             VARCHAR COLLATE "C" NOT NULL,
-    PRIMARY KEY (user_id, session_id, item_in_session, start_time)
+    page             VARCHAR COLLATE "C" NOT NULL
 );
-CREATE INDEX page_views_start_time ON analytics.page_views (start_time);
 
 CREATE INDEX songs_artist_id ON analytics.songs (artist_id);
 -- A hash index: equality lookups (song matching) on a title of any length (a btree stops at 2704 bytes).

@@ -1,10 +1,12 @@
--- songplays' secondary indexes and foreign keys, made right after the tables. A load into an empty
--- songplays drops them and runs this file again once its rows are in (PostgresWarehouse.build_star):
--- one sort per index and one anti-join per key, instead of five index insertions and three
--- deferred key checks for every row.
+-- The keys and indexes of the two fact tables (songplays, page_views), made right after the
+-- tables. A load into an empty fact table drops that table's keys and indexes and runs its
+-- statements of this file again once its rows are in (PostgresWarehouse.build_star): one sort per
+-- index and one anti-join per foreign key, instead of an index insertion per index and a deferred
+-- key check per key for every row.
 --
--- The natural key the models match events on (not UNIQUE: the shared models decide that), and
--- what the report queries filter, group and join on.
+-- songplays: its primary key; the natural key the models match events on (not UNIQUE: the shared
+-- models decide that); and what the report queries filter, group and join on.
+ALTER TABLE analytics.songplays ADD CONSTRAINT songplays_pkey PRIMARY KEY (songplay_id);
 CREATE INDEX songplays_event ON analytics.songplays (user_id, session_id, item_in_session, start_time);
 CREATE INDEX songplays_start_time ON analytics.songplays (start_time);
 CREATE INDEX songplays_song_id ON analytics.songplays (song_id);
@@ -18,3 +20,8 @@ ALTER TABLE analytics.songplays ADD CONSTRAINT songplays_song_id_fkey
     FOREIGN KEY (song_id) REFERENCES analytics.songs (song_id) DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE analytics.songplays ADD CONSTRAINT songplays_artist_id_fkey
     FOREIGN KEY (artist_id) REFERENCES analytics.artists (artist_id) DEFERRABLE INITIALLY DEFERRED;
+
+-- page_views: one view per event, and the time range the funnels read.
+ALTER TABLE analytics.page_views ADD CONSTRAINT page_views_pkey
+    PRIMARY KEY (user_id, session_id, item_in_session, start_time);
+CREATE INDEX page_views_start_time ON analytics.page_views (start_time);
