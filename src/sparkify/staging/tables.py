@@ -34,6 +34,15 @@ class Source:
     fields: tuple[Field, ...]
 
 
+def duckdb_staging_ddl(source: Source) -> str:
+    """The source's staging table in DuckDB: the warehouse's, and the private parser's hand-over."""
+    columns = ",\n    ".join(f"{f.column} {f.sql_type}" for f in source.fields)
+    return (
+        f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
+        f"    source_file VARCHAR NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)"
+    )
+
+
 EVENTS = Source(
     "events",
     "staging_events",

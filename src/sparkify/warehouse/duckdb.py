@@ -20,7 +20,7 @@ from sparkify.scratch import ScratchDir
 from sparkify.staging.parse import FileFacts, PrivateParser, file_facts_of, has_long_line
 from sparkify.inputs.sources import SourceFile
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
-from sparkify.staging.tables import SOURCES, Source, fast_insert_sql
+from sparkify.staging.tables import SOURCES, Source, duckdb_staging_ddl, fast_insert_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
 from sparkify.warehouse.duckdb_careful import CarefulStaging
@@ -130,7 +130,7 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
         for name in ("duckdb/drop_tables", "duckdb/create_tables"):
             self._run_file(name)
         for source in SOURCES.values():
-            self.con.execute(_staging_ddl(source))
+            self.con.execute(duckdb_staging_ddl(source))
         for statement in model_statements(MATCHES_VIEW, self.dialect):
             self.con.execute(statement)
 
@@ -353,11 +353,3 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
     def close(self) -> None:
         self.con.close()
         self._parser.close()
-
-
-def _staging_ddl(source: Source) -> str:
-    columns = ",\n    ".join(f"{f.column} {f.sql_type}" for f in source.fields)
-    return (
-        f"CREATE TABLE staging.{source.table} (\n    load_id BIGINT NOT NULL,\n"
-        f"    source_file VARCHAR NOT NULL,\n    source_line BIGINT NOT NULL,\n    {columns}\n)"
-    )
