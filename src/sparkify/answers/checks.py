@@ -150,9 +150,12 @@ def run_checks(wh: Warehouse, checks: Iterable[Check]) -> list[CheckResult]:
     """Run every check, even after one fails or errors: a scheduler wants the whole picture.
 
     Each runs through Warehouse.audit: inside a load's transaction (write-audit-publish) a
-    check can neither change the load nor, on PostgreSQL, break its transaction."""
-    results = []
-    for check in checks:
+    check can neither change the load nor, on PostgreSQL, break its transaction. Each says on
+    the warehouse's progress (a load's display) which of how many it is."""
+    results: list[CheckResult] = []
+    todo = list(checks)
+    for number, check in enumerate(todo, 1):
+        wh.progress.step(check.name, number, len(todo))
         hidden = [t for t in dict.fromkeys(_STAGING.findall(check.sql)) if not wh.can_read(t)]
         if hidden:
             results.append(CheckResult(check, skipped=f"cannot read {hidden[0]}"))

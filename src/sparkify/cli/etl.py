@@ -154,9 +154,11 @@ def _print_summary(summary: LoadSummary, verbose: bool) -> None:
             f"{s.result.records} records read = {s.result.rows} staged + {s.result.rejected} rejected",
             highlight=False,
         )
+    seconds = max(summary.seconds, 1e-6)
     out.print(
         f"Load {summary.load_id}: {summary.files_loaded} files, {summary.rows} rows staged, "
-        f"{summary.rejected} rejected, in {summary.seconds:.1f} s", highlight=False,
+        f"{summary.rejected} rejected, in {summary.seconds:.1f} s ({summary.bytes / 1e6 / seconds:,.1f} MB/s, "
+        f"{summary.records / seconds:,.0f} records/s)", highlight=False,
     )
     if summary.repaired:
         out.print(f"Repaired {summary.repaired} mangled text values (doubly-encoded UTF-8) in the star schema",

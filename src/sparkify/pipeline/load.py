@@ -15,26 +15,7 @@ from sparkify.inputs.s3 import S3Options, is_s3
 from sparkify.inputs.sources import SourceFile, batches, discover, materialize, vanished
 from sparkify.staging.tables import EVENTS, SONGS, Source
 from sparkify.warehouse.base import StageResult, Warehouse
-
-
-class Progress(Protocol):
-    """Where a load reports how far it is: a phase (staging a source, with its bytes; building the
-    star schema and checking it, with total 0: no size known) and what each batch added."""
-
-    def start(self, description: str, total_bytes: int) -> None: ...
-    def advance(self, nbytes: int, records: int = 0) -> None: ...
-    def finish(self) -> None: ...
-
-
-class NoProgress:
-    def start(self, description: str, total_bytes: int) -> None:
-        pass
-
-    def advance(self, nbytes: int, records: int = 0) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
+from sparkify.warehouse.progress import NoProgress, Progress, Reporter
 
 
 @dataclass
@@ -75,6 +56,11 @@ class LoadSummary:
         return sum(s.result.records for s in self.sources)
 
     @property
+    def bytes(self) -> int:
+        """Input bytes staged (the size of every file loaded): the load's MB/s."""
+        return sum(c.file.size for s in self.sources for c in s.result.files)
+
+    @property
     def rows(self) -> int:
         return sum(s.result.rows for s in self.sources)
 
@@ -108,6 +94,7 @@ def run_etl(
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     progress = progress or NoProgress()
+    reporter = Reporter(progress)
     specs = [(source, spec, flag) for source, spec, flag in ((SONGS, songs, "songs"), (EVENTS, logs, "logs")) if spec]
     inputs: list[tuple[Source, list[SourceFile]]] = [(source, discover(spec, flag, s3)) for source, spec, flag in specs]
     clock.lap("discover")
@@ -148,11 +135,12 @@ def run_etl(
             summary.files_loaded = len(files)
             progress.start(f"staging {source.name}", sum(f.size for f in files))
             for batch in batches(files, warehouse.batch_bytes, warehouse.batch_files):
+                reporter.begin_batch(sum(f.size for f in batch))  # the warehouse may report within it
                 # S3 objects are fetched per batch, then deleted (unless the warehouse reads S3 itself).
-                with materialize(batch, s3, fetch=not warehouse.copies_from_s3) as local:
+                with warehouse.reporting(reporter), materialize(batch, s3, fetch=not warehouse.copies_from_s3) as local:
                     result = warehouse.stage(source, local, load_id)
                 summary.result.files.extend(result.files)
-                progress.advance(sum(f.size for f in batch), result.records)
+                reporter.end_batch(result.records)
             progress.finish()
             total.files.extend(summary.result.files)
         _reconcile(total)
@@ -170,12 +158,14 @@ def run_etl(
                             if source is SONGS)
         progress.start("building the star schema", 0)
         repaired = repair_new_text(warehouse, load_id)
-        warehouse.build_star(songs_changed=songs_changed or repaired > 0)
+        with warehouse.reporting(reporter):  # which model (Reporter.building)
+            warehouse.build_star(songs_changed=songs_changed or repaired > 0)
         progress.finish()
         clock.lap("star")
         if audit:
             progress.start("checking it before the commit", 0)
-        audited = audit(warehouse, load_id) if audit else None
+        with warehouse.reporting(reporter):  # which check (run_checks)
+            audited = audit(warehouse, load_id) if audit else None
         progress.finish()
         clock.lap("audit")
         warehouse.commit_load(load_id, sum(len(files) for _, files in todo), total)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import BATCH_FILES, SourceFile
 from sparkify.staging.tables import Source
+from sparkify.warehouse.progress import Reporter
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time", "page_views")
 STAGING_TABLES = ("staging_events", "staging_songs", "load_errors", "loaded_files", "loads")
@@ -91,6 +93,18 @@ class Warehouse(ABC):
     batch_bytes: int = 512 * 2**20
     #: Input files staged per batch (at most).
     batch_files: int = BATCH_FILES
+    #: Where stage() and build_star() report how far they are from inside (a long INSERT, each
+    #: model): nowhere, but while run_etl lends its own (reporting()).
+    progress: Reporter = Reporter()
+
+    @contextlib.contextmanager
+    def reporting(self, reporter: Reporter) -> Iterator[None]:
+        """Report to `reporter` while the block runs (one batch, the star build, the checks)."""
+        before, self.progress = self.progress, reporter
+        try:
+            yield
+        finally:
+            self.progress = before
 
     @abstractmethod
     def tables_exist(self) -> bool: ...

@@ -10,7 +10,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -52,6 +52,8 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
     #: fuller row groups: 1 GiB stages 10 M events in 21 s where 512 MiB took 27 s. The careful
     #: path still parses at most CAREFUL_BYTES at a time.
     batch_bytes = 2**30
+    #: Seconds between two readings of the fast INSERT's progress, when something shows it.
+    poll_seconds = 0.1
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -190,7 +192,7 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
             fast = [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
-            inserted = self._insert_fast(source, fast, load_id)
+            inserted = self._insert_fast(source, fast, load_id, reading)
             facts = reading.result()
         staged = self._keep_whole_files(source, fast, facts, load_id, inserted)
         result = StageResult([FileCounts(f, facts[f.uri].lines, facts[f.uri].lines, 0) for f in fast if f.uri in staged])
@@ -200,22 +202,38 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
         self._record_files(source, result, load_id, {uri: fact.checksum for uri, fact in facts.items()})
         return result
 
-    def _insert_fast(self, source: Source, files: Sequence[SourceFile], load_id: int) -> int:
+    def _insert_fast(self, source: Source, files: Sequence[SourceFile], load_id: int,
+                     reading: Future[dict[str, FileFacts]]) -> int:
         """Stage `files` with DuckDB's own JSON reader (staging.fast_insert_sql); return the rows
-        inserted. _keep_whole_files then decides which files keep them."""
+        inserted. _keep_whole_files then decides which files keep them.
+
+        One statement stages up to 1 GiB: while a progress display looks on, its own progress
+        (query_progress(), read from another thread) is reported as bytes of `files` and, once
+        `reading` has counted them, lines."""
         if not files:
             return 0
         params: list[Any] = [load_id]
         for f in files:
             params += [f.uri, f.local_path]
         # Row order inside the table does not matter (row_number() has already numbered each
-        # file's lines); without it the INSERT runs on every core.
-        self.con.execute("SET preserve_insertion_order = false")
+        # file's lines); without it the INSERT runs on every core. query_progress() is kept up to
+        # date only with the progress bar on (never printed).
+        settings = ["preserve_insertion_order = false"]
+        settings += ["enable_progress_bar_print = false", "enable_progress_bar = true"] if self.progress.shown else []
+        for setting in settings:
+            self.con.execute(f"SET {setting}")
+
+        def lines() -> int | None:  # the files' lines, once `reading` has counted them
+            return sum(reading.result()[f.uri].lines for f in files) if reading.done() else None
+
         try:
-            return self.con.execute(fast_insert_sql(source, len(files)), params).fetchall()[0][0]
+            with self.progress.polling(lambda: self.con.query_progress() / 100, sum(f.size for f in files), lines,
+                                       self.poll_seconds):
+                return self.con.execute(fast_insert_sql(source, len(files)), params).fetchall()[0][0]
         finally:
-            with contextlib.suppress(duckdb.Error):  # never hide why the INSERT failed
-                self.con.execute("RESET preserve_insertion_order")
+            for setting in settings:
+                with contextlib.suppress(duckdb.Error):  # never hide why the INSERT failed
+                    self.con.execute(f"RESET {setting.split()[0]}")
 
     def _keep_whole_files(self, source: Source, files: Sequence[SourceFile], facts: dict[str, FileFacts],
                           load_id: int, inserted: int) -> set[str]:
@@ -287,7 +305,7 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
         # (stage() deleted the file's old rows). Only then does songplays' first statement, the
         # prune (an anti-join of every play with staging), run.
         replaced = self._replaced_events
-        for model, statement in star_statements(self.dialect, songs_changed):
+        for model, statement in self.progress.building(star_statements(self.dialect, songs_changed)):
             if is_play_prune(statement) and not replaced:
                 continue  # the prunes: no play or view lost its event
             if model == REMATCH and not had_plays:

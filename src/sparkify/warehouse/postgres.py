@@ -187,7 +187,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             rebuilt = self._set_aside_keys([t for t, full in (("songplays", had_plays), ("page_views", had_views))
                                             if not full])
             statements = star_statements(self.model_dialect, songs_changed)
-            for i, (model, statement) in enumerate(statements):
+            for i, (model, statement) in enumerate(self.progress.building(statements)):
                 if is_play_prune(statement) and not (had_plays and self._replaced_events):
                     continue  # no play lost its event (as on DuckDB)
                 if model == REMATCH and not had_plays:

@@ -35,11 +35,12 @@ from sparkify.warehouse.redshift_copy import (
 from sparkify.warehouse.redshift_sql import *  # noqa: F403  (the statements, importable from here as before)
 from sparkify.warehouse.redshift_sql import (
     CURRENT_LOAD_SQL, DIALECT, LOADED_VERSIONS_SQL, NEXT_LOAD_SQL, NOW_SQL, SESSION_SQL, TABLES_EXIST_SQL,
-    begin_statements, bind, commit_statements, create_statements, load_sources_sql, model_statements,
-    record_files_sql, refresh_statements,
+    begin_statements, bind, commit_statements, create_statements, load_sources_sql, record_files_sql,
+    refresh_statements,
 )
 from sparkify.warehouse.redshift_target import *  # noqa: F403  (the URL and login, importable from here)
 from sparkify.warehouse.redshift_target import RedshiftTarget, find_login, parse_url
+from sparkify.warehouse.sqlfiles import star_statements
 
 
 #: How many slices the cluster has: a COPY spreads its objects over them (AWS documents the columns
@@ -291,7 +292,7 @@ class RedshiftWarehouse(Warehouse):
                 self._run(statement)
 
     def build_star(self, songs_changed: bool) -> None:
-        for statement in model_statements(songs_changed):
+        for _, statement in self.progress.building(star_statements(DIALECT, songs_changed)):
             self._run(statement)
 
     def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
