@@ -5,12 +5,15 @@ a model says what it means with a small macro, `{{ name(arguments) }}`, and this
 in the backend's own SQL (the way dbt's adapter macros do):
 
 - `{{ epoch_ms(x) }}`: milliseconds since the epoch as a TIMESTAMP, exact to the millisecond.
+- `{{ ms_of(x) }}`: the other way: a TIMESTAMP as BIGINT milliseconds since the epoch.
 - `{{ not_materialized() }}`: ask for a CTE to be read where it is used, never stored (Redshift
   has no such hint, and inlines CTEs anyway).
 - `{{ replace_by(key, …) }}` before `INSERT INTO table (columns) SELECT …`: make the table's rows
   exactly what the SELECT returns, row for row by the key. DuckDB deletes and inserts; PostgreSQL
   upserts (unchanged rows are left alone: no dead tuples, no foreign-key re-checks); Redshift,
-  which enforces no key, MERGEs.
+  which enforces no key, MERGEs. With `within=name` last, only the rows whose first key is in
+  the temp table `name` (a column of that key's name) are the SELECT's to replace; every other
+  row stays as it is: an incremental model names there what the load changed.
 
 - `{{ temp(name) }}`: a temporary table's name, spelled so that it can only mean this session's
   temp table, never a user's table of that name reached through the search_path (when the temp
@@ -67,6 +70,15 @@ def epoch_ms(dialect: str, value: str) -> str:
     return f"(TIMESTAMP 'epoch' + ({value}) * INTERVAL '0.001 second')"
 
 
+def ms_of(dialect: str, value: str) -> str:
+    if dialect == "duckdb":
+        return f"epoch_ms({value})"
+    # Whole seconds, then the milliseconds within the second: Redshift's EXTRACT(ms …) is those
+    # alone (0-999), PostgreSQL's counts the second's seconds too, so MOD takes what both agree on.
+    return (f"(CAST(FLOOR(EXTRACT(EPOCH FROM {value})) AS BIGINT) * 1000 "
+            f"+ MOD(CAST(EXTRACT(MILLISECOND FROM {value}) AS BIGINT), 1000))")
+
+
 def temp(dialect: str, name: str) -> str:
     """A temp table's name that no user table can take (see the module's docstring)."""
     if dialect == "duckdb":
@@ -80,15 +92,23 @@ def not_materialized(dialect: str) -> str:
     return "" if dialect == "redshift" else "NOT MATERIALIZED"
 
 
-def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], select: str) -> list[str]:
-    """The statements that make `table` hold exactly the rows of `select`, matched on `keys`."""
+def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], select: str,
+               within: str | None = None) -> list[str]:
+    """The statements that make `table` hold exactly the rows of `select`, matched on `keys`;
+    with `within`, only among the rows whose first key is in that temp table."""
     names = ", ".join(columns)
-    if dialect == "duckdb":
-        return [f"DELETE FROM {table}", f"INSERT INTO {table} ({names})\n{select}"]
+    scope = f"{keys[0]} IN (SELECT {keys[0]} FROM {temp(dialect, within)})" if within else ""
     scratch = temp(dialect, "model_" + table.rpartition(".")[2].strip('"'))
+    if dialect == "duckdb":
+        if not within:
+            return [f"DELETE FROM {table}", f"INSERT INTO {table} ({names})\n{select}"]
+        # The SELECT may read the rows it replaces: it runs before they go.
+        return [f"CREATE TEMP TABLE {scratch} AS\n{select}", f"DELETE FROM {table} WHERE {scope}",
+                f"INSERT INTO {table} ({names}) SELECT * FROM {scratch}", f"DROP TABLE {scratch}"]
     others = [c for c in columns if c not in keys]
     if dialect == "postgresql":
         match = " AND ".join(f"m.{k} = t.{k}" for k in keys)
+        scoped = f"t.{scope} AND " if scope else ""
         if others:
             sets = ", ".join(f"{c} = excluded.{c}" for c in others)
             old = ", ".join(f"{table}.{c}" for c in others)
@@ -98,12 +118,12 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
             action = "DO NOTHING"
         return [
             f"CREATE TEMP TABLE {scratch} ({names}) ON COMMIT DROP AS\n{select}",
-            f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {scratch} AS m WHERE {match})",
+            f"DELETE FROM {table} AS t WHERE {scoped}NOT EXISTS (SELECT 1 FROM {scratch} AS m WHERE {match})",
             f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} ON CONFLICT ({', '.join(keys)}) {action}",
             f"DROP TABLE {scratch}",
         ]
     statements = [f"CREATE TEMP TABLE {scratch} ({names}) AS\n{select}"]
-    if len(keys) == 1:  # Redshift: no correlated subqueries, so the anti-join is NOT IN
+    if len(keys) == 1 and not within:  # Redshift: no correlated subqueries, so the anti-join is NOT IN
         statements.append(f"DELETE FROM {table} WHERE {keys[0]} NOT IN (SELECT {keys[0]} FROM {scratch})")
         on = f"{table}.{keys[0]} = m.{keys[0]}"
         sets = ", ".join(f"{c} = m.{c}" for c in others)
@@ -114,7 +134,8 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
             + f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
         )
     else:  # a composite key: NOT IN cannot compare rows on Redshift, so delete-insert
-        statements += [f"DELETE FROM {table}", f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch}"]
+        statements += [f"DELETE FROM {table}" + (f" WHERE {scope}" if scope else ""),
+                       f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch}"]
     statements.append(f"DROP TABLE {scratch}")
     return statements
 
@@ -122,6 +143,7 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
 #: The expression macros, by name: each takes the dialect and its SQL arguments.
 MACROS: dict[str, Callable[..., str]] = {
     "epoch_ms": epoch_ms,
+    "ms_of": ms_of,
     "not_materialized": not_materialized,
     "temp": temp,
     "clean": lambda dialect, value: clean(value),
@@ -139,8 +161,10 @@ def expand(statement: str, dialect: str) -> list[str]:
         if not insert:
             raise ValueError("{{ replace_by(…) }} must come before INSERT INTO table (columns) SELECT …")
         keys = _arguments(replace.group("keys"))
+        within = keys.pop()[len("within="):].strip() if keys and keys[-1].startswith("within=") else None
         columns = _arguments(insert.group("columns"))
-        return replace_by(dialect, keys, insert.group("table"), columns, _expressions(insert.group("select"), dialect))
+        return replace_by(dialect, keys, insert.group("table"), columns, _expressions(insert.group("select"), dialect),
+                          within)
     return [_expressions(statement, dialect)]
 
 

@@ -188,8 +188,8 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                                             if not full])
             statements = star_statements(self.model_dialect, songs_changed)
             for i, (model, statement) in enumerate(self.progress.building(statements)):
-                if is_play_prune(statement) and not (had_plays and self._replaced_events):
-                    continue  # no play lost its event (as on DuckDB)
+                if is_play_prune(statement) and not self._replaced_events:
+                    continue  # no staged event was taken away (as on DuckDB)
                 if model == REMATCH and not had_plays:
                     continue  # every play is new: matched as it was inserted
                 self.con.execute(statement)

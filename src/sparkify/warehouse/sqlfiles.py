@@ -19,13 +19,18 @@ REMATCH = "songplays_rematch"
 MATCHES_VIEW = "song_matches"
 
 
+#: The models' first statements that undo what a load took away from staging (a replaced or
+#: removed event file): plays whose event is gone, times no play has, and every view and user
+#: version (rebuilt from all staged events). Nothing else takes an event away, so the DuckDB and
+#: PostgreSQL backends run them only then; the models are incremental otherwise.
+_PRUNES = ("DELETE FROM analytics.page_views", "DELETE FROM analytics.users")
+
+
 def is_play_prune(statement: str) -> bool:
-    """The statements that undo what staged events a load took away: songplays.sql's first (plays
-    whose event is no longer staged go away) and page_views.sql's first (every view goes, to be
-    rebuilt). DuckDB runs them only when a load replaced or removed an event file; nothing else can
-    take an event away."""
+    """Whether `statement` is one of the models' prunes (see _PRUNES)."""
     return ((statement.startswith("DELETE FROM analytics.songplays") and "staging.staging_events" in statement)
-            or statement.strip() == "DELETE FROM analytics.page_views")
+            or statement.startswith('DELETE FROM analytics."time"')
+            or statement.strip() in _PRUNES)
 
 
 def read_sql(name: str, dialect: str) -> str:

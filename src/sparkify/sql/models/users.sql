@@ -12,13 +12,58 @@
 -- gives the version that starts there (NULLs order last, as in the ascending order above; then
 -- the higher level, for copies of one event that disagree), and a change undone within its
 -- millisecond is no change. So every load succeeds, and the result does not depend on row order.
-{{ replace_by(user_id, valid_from) }}
+--
+-- Incremental: only a user with an event in this load can change, and only from that event's
+-- time on (`since`, the earliest). A user's versions that start before `since` stay as they are;
+-- the latest of them (the seed) is read as one more event of the user, at its valid_from with
+-- its level, and the versions from the seed on are computed again from the seed and every staged
+-- event of the user at or after `since`. That is what all its events give: a version starts only
+-- where an event's level differs from the one before, and before `since` that is the seed's.
+-- Name and gender come from the latest of those events that has one, else stay as stored (an
+-- earlier event gave them). Every user is computed from all its events when the table is empty
+-- (a first load), and after a load took staged events away.
+
+-- 1. Every version goes, to be rebuilt from all staged events. The DuckDB and PostgreSQL
+--    backends run this only when the load replaced or removed an event file.
+DELETE FROM analytics.users;
+
+-- 2. The users this load staged an event for, and since when (every user, from its first event,
+--    when the table is empty).
+CREATE TEMP TABLE {{ temp(users_touched) }} AS
+SELECT CAST(user_id AS BIGINT) AS user_id, MIN(ts) AS since
+FROM staging.staging_events
+WHERE user_id <> '' AND ts IS NOT NULL
+  AND (load_id = (SELECT MAX(load_id) FROM staging.loads) OR NOT EXISTS (SELECT 1 FROM analytics.users))
+GROUP BY CAST(user_id AS BIGINT);
+
+-- 3. Each such user's seed (none for a new user, or when `since` is before its first version),
+--    and its stored name and gender (every version of a user has the same).
+CREATE TEMP TABLE {{ temp(users_seed) }} AS
+SELECT t.user_id, s.level, s.ts, s.valid_from, c.first_name, c.last_name, c.gender
+FROM {{ temp(users_touched) }} AS t
+LEFT JOIN (
+    SELECT u.user_id, u.level, u.valid_from, {{ ms_of(u.valid_from) }} AS ts,
+           row_number() OVER (PARTITION BY u.user_id ORDER BY u.valid_from DESC) AS latest
+    FROM analytics.users AS u
+    JOIN {{ temp(users_touched) }} AS t ON t.user_id = u.user_id AND u.valid_from < {{ epoch_ms(t.since) }}
+) AS s ON s.user_id = t.user_id AND s.latest = 1
+LEFT JOIN analytics.users AS c ON c.user_id = t.user_id AND c.is_current;
+
+-- 4. The versions of those users: the ones before the seed as they were, the others computed.
+{{ replace_by(user_id, valid_from, within=users_touched) }}
 INSERT INTO analytics.users (user_id, first_name, last_name, gender, level, valid_from, valid_to, is_current)
-WITH events AS {{ not_materialized() }} (  -- all events with a userId: read where used, never stored
-    SELECT CAST(user_id AS BIGINT) AS user_id, {{ clean(level) }} AS level, ts, session_id, item_in_session,
-           first_name, last_name, gender
-    FROM staging.staging_events
-    WHERE user_id <> '' AND ts IS NOT NULL
+WITH events AS {{ not_materialized() }} (  -- read where used, never stored
+    -- every staged event of the users, at or after `since`
+    SELECT CAST(e.user_id AS BIGINT) AS user_id, {{ clean(e.level) }} AS level, e.ts, e.session_id,
+           e.item_in_session, e.first_name, e.last_name, e.gender
+    FROM staging.staging_events AS e
+    JOIN {{ temp(users_touched) }} AS t ON t.user_id = CAST(e.user_id AS BIGINT) AND e.ts >= t.since
+    WHERE e.user_id <> '' AND e.ts IS NOT NULL
+    UNION ALL
+    -- and the seeds, as events without a name
+    SELECT user_id, level, ts, NULL, NULL, NULL, NULL, NULL
+    FROM {{ temp(users_seed) }}
+    WHERE ts IS NOT NULL
 ),
 per_user AS (
     SELECT user_id,
@@ -72,23 +117,46 @@ versions AS (
 ),
 profiles AS (
     -- the user's latest event with a name or gender: among those at the latest such ts, the
-    -- last by (session_id, item_in_session)
+    -- last by (session_id, item_in_session), NULLs last as above; then, for copies of one event
+    -- that disagree, the highest name and gender (so that row order never decides)
     SELECT user_id, first_name, last_name, gender
     FROM (
         SELECT e.user_id, e.first_name, e.last_name, e.gender,
                row_number() OVER (
-                   PARTITION BY e.user_id ORDER BY e.session_id DESC, e.item_in_session DESC
+                   PARTITION BY e.user_id
+                   ORDER BY e.session_id DESC NULLS FIRST, e.item_in_session DESC NULLS FIRST,
+                            e.first_name DESC NULLS LAST, e.last_name DESC NULLS LAST, e.gender DESC NULLS LAST
                ) AS pick
         FROM events AS e
         JOIN per_user AS u ON u.user_id = e.user_id AND u.profile_ts = e.ts
         WHERE e.first_name IS NOT NULL OR e.last_name IS NOT NULL OR e.gender IS NOT NULL
     ) AS latest
     WHERE pick = 1
+),
+named AS (
+    -- the name and gender every version of a user gets: from the latest event that has them,
+    -- else as stored
+    SELECT s.user_id,
+           CASE WHEN p.user_id IS NULL THEN s.first_name ELSE {{ clean(COALESCE(f.fixed, p.first_name)) }} END
+               AS first_name,
+           CASE WHEN p.user_id IS NULL THEN s.last_name ELSE {{ clean(COALESCE(l.fixed, p.last_name)) }} END
+               AS last_name,
+           CASE WHEN p.user_id IS NULL THEN s.gender ELSE {{ clean(p.gender) }} END AS gender
+    FROM {{ temp(users_seed) }} AS s
+    LEFT JOIN profiles AS p ON p.user_id = s.user_id
+    LEFT JOIN staging.text_repairs AS f ON f.raw_text = p.first_name
+    LEFT JOIN staging.text_repairs AS l ON l.raw_text = p.last_name
 )
-SELECT v.user_id, {{ clean(COALESCE(f.fixed, p.first_name)) }}, {{ clean(COALESCE(l.fixed, p.last_name)) }},
-       {{ clean(p.gender) }}, v.level,
+SELECT v.user_id, n.first_name, n.last_name, n.gender, v.level,
        {{ epoch_ms(v.from_ts) }}, {{ epoch_ms(v.to_ts) }}, v.to_ts IS NULL
 FROM versions AS v
-LEFT JOIN profiles AS p ON p.user_id = v.user_id
-LEFT JOIN staging.text_repairs AS f ON f.raw_text = p.first_name
-LEFT JOIN staging.text_repairs AS l ON l.raw_text = p.last_name;
+JOIN named AS n ON n.user_id = v.user_id
+UNION ALL
+SELECT u.user_id, n.first_name, n.last_name, n.gender, u.level, u.valid_from, u.valid_to, u.is_current
+FROM analytics.users AS u
+JOIN {{ temp(users_seed) }} AS s ON s.user_id = u.user_id AND u.valid_from < s.valid_from
+JOIN named AS n ON n.user_id = u.user_id;
+
+DROP TABLE {{ temp(users_seed) }};
+
+DROP TABLE {{ temp(users_touched) }};
