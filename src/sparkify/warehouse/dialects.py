@@ -99,12 +99,8 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
     names = ", ".join(columns)
     scope = f"{keys[0]} IN (SELECT {keys[0]} FROM {temp(dialect, within)})" if within else ""
     scratch = temp(dialect, "model_" + table.rpartition(".")[2].strip('"'))
-    if dialect == "duckdb":
-        if not within:
-            return [f"DELETE FROM {table}", f"INSERT INTO {table} ({names})\n{select}"]
-        # The SELECT may read the rows it replaces: it runs before they go.
-        return [f"CREATE TEMP TABLE {scratch} AS\n{select}", f"DELETE FROM {table} WHERE {scope}",
-                f"INSERT INTO {table} ({names}) SELECT * FROM {scratch}", f"DROP TABLE {scratch}"]
+    if dialect == "duckdb" and not within:
+        return [f"DELETE FROM {table}", f"INSERT INTO {table} ({names})\n{select}"]
     others = [c for c in columns if c not in keys]
     if dialect == "postgresql":
         match = " AND ".join(f"m.{k} = t.{k}" for k in keys)
@@ -133,7 +129,8 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
             + (f"WHEN MATCHED THEN UPDATE SET {sets}\n" if others else "")
             + f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
         )
-    else:  # a composite key: NOT IN cannot compare rows on Redshift, so delete-insert
+    else:  # a composite key (NOT IN cannot compare rows on Redshift), or a scoped replace: delete-insert,
+        # the SELECT stored first, since it may read the rows it replaces (users.sql does)
         statements += [f"DELETE FROM {table}" + (f" WHERE {scope}" if scope else ""),
                        f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch}"]
     statements.append(f"DROP TABLE {scratch}")
