@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from sparkify.pipeline.dry_run import plan
 from sparkify.pipeline.load import run_etl
-from sparkify.warehouse.sqlfiles import is_play_prune, model_statements, split_statements
+from sparkify.warehouse.sqlfiles import is_prune, model_statements, split_statements
 from tests.conftest import run_cli, run_sparkify
 from tests.pg import fresh_database
 
@@ -51,7 +51,7 @@ def test_postgresql_plan_needs_no_server(sample: Path) -> None:
                      "postgresql://nobody@127.0.0.1:9/none", "--dry-run", env=NOWHERE)
     assert result.exit_code == 0, result.output
     for statement in model_statements("users", "postgresql"):
-        if not is_play_prune(statement):  # a first load takes no staged event away
+        if not is_prune(statement):  # a first load takes no staged event away
             assert statement.strip() + ";" in result.output
     assert "model songs" not in result.output  # no songs given: songs and artists are not rebuilt
 

@@ -146,6 +146,15 @@ def has_long_line(path: str) -> bool:
         raise SparkifyError(f"cannot read {path!r}: {exc.strerror}") from exc
 
 
+def fast_files(source: Source, files: Sequence[SourceFile]) -> list[SourceFile]:
+    """The files DuckDB's own JSON reader may stage first (staging.fast_insert_sql), on every
+    backend: event logs only, and never a name read_json would glob ("a[1].json") nor a file with
+    a line it cannot read (it stops the whole read at a line over 32 MiB: has_long_line)."""
+    if source.name != "events":
+        return []
+    return [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
+
+
 def file_facts_of(files: Sequence[SourceFile]) -> dict[str, FileFacts]:
     """file_facts of every file (each readable at its local_path), keyed by URI: big files on
     two threads, small ones (a song file is 300 bytes) in this one, where threads only cost."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import glob
 import os
 import re
 import sys
@@ -17,9 +16,9 @@ import duckdb
 
 from sparkify.errors import SparkifyError
 from sparkify.scratch import ScratchDir
-from sparkify.staging.parse import FileFacts, PrivateParser, file_facts_of, has_long_line
+from sparkify.staging.parse import FileFacts, PrivateParser, fast_files, file_facts_of
 from sparkify.inputs.sources import SourceFile
-from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql, split_statements, star_statements
+from sparkify.warehouse.sqlfiles import MATCHES_VIEW, REMATCH, is_prune, model_statements, read_sql, split_statements, star_statements
 from sparkify.staging.tables import SOURCES, Source, duckdb_staging_ddl, fast_insert_sql
 from sparkify.warehouse.base import FileCounts, QueryResult, StageResult, Warehouse
 from sparkify.warehouse.base import gave_up_message, lock_timeout, waiting_message
@@ -186,10 +185,7 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
         if self._any_loaded_before(uris):  # a changed file: its old rows make way for the new
             self.con.execute(f"DELETE FROM {table} WHERE source_file IN (SELECT unnest(?::VARCHAR[]))", [uris])
             self._replaced_events = self._replaced_events or source.name == "events"
-        fast: list[SourceFile] = []
-        if source.name == "events" and self.fast_events:
-            # read_json would glob a name like "a[1].json", and stops at a line over 32 MiB
-            fast = [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
+        fast = fast_files(source, files) if self.fast_events else []
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
             inserted = self._insert_fast(source, fast, load_id, reading)
@@ -306,7 +302,7 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
         # prune (an anti-join of every play with staging), run.
         replaced = self._replaced_events
         for model, statement in self.progress.building(star_statements(self.dialect, songs_changed)):
-            if is_play_prune(statement) and not replaced:
+            if is_prune(statement) and not replaced:
                 continue  # the prunes: no play or view lost its event
             if model == REMATCH and not had_plays:
                 continue  # every play is new: matched as it was inserted

@@ -9,7 +9,6 @@ Python.
 
 from __future__ import annotations
 
-import glob
 import os
 import threading
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import Any
 import duckdb
 
 from sparkify.inputs.sources import SourceFile
-from sparkify.staging.parse import PARSED, file_facts_of, has_long_line, parse_files
+from sparkify.staging.parse import PARSED, fast_files, file_facts_of, parse_files
 from sparkify.staging.tables import Source, duckdb_staging_ddl, fast_insert_sql
 from sparkify.warehouse.base import FileCounts, StageResult
 from sparkify.warehouse.pg_session import pg_errors
@@ -96,9 +95,7 @@ class PostgresStaging:
         self.parser.execute("CREATE SCHEMA IF NOT EXISTS staging")
         self.parser.execute(f"DROP TABLE IF EXISTS staging.{source.table}")
         self.parser.execute(duckdb_staging_ddl(source))
-        # read_json would glob a name like "a[1].json", and stops at a line over 32 MiB
-        fast = [f for f in files if source.name == "events" and not glob.has_magic(f.local_path)
-                and not has_long_line(f.local_path)]
+        fast = fast_files(source, files)
         if not fast:
             return {}
         params: list[Any] = [load_id]

@@ -26,7 +26,7 @@ from sparkify.warehouse.pg_session import first_line, pg_errors, take_load_lock,
 from sparkify.warehouse.pg_staging import PostgresStaging, staging_ddl
 from sparkify.warehouse.readonly import (refuse_script_transaction_control, refuse_transaction_control, run_read_only,
                                          split_script)
-from sparkify.warehouse.sqlfiles import (MATCHES_VIEW, REMATCH, is_play_prune, model_statements, read_sql,
+from sparkify.warehouse.sqlfiles import (MATCHES_VIEW, REMATCH, is_prune, model_statements, read_sql,
                                         split_statements, star_statements)
 
 #: Our own sessions see the star schema unqualified, as DuckDB users do.
@@ -188,7 +188,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                                             if not full])
             statements = star_statements(self.model_dialect, songs_changed)
             for i, (model, statement) in enumerate(self.progress.building(statements)):
-                if is_play_prune(statement) and not self._replaced_events:
+                if is_prune(statement) and not self._replaced_events:
                     continue  # no staged event was taken away (as on DuckDB)
                 if model == REMATCH and not had_plays:
                     continue  # every play is new: matched as it was inserted

@@ -26,7 +26,7 @@ MATCHES_VIEW = "song_matches"
 _PRUNES = ("DELETE FROM analytics.page_views", "DELETE FROM analytics.users")
 
 
-def is_play_prune(statement: str) -> bool:
+def is_prune(statement: str) -> bool:
     """Whether `statement` is one of the models' prunes (see _PRUNES)."""
     return ((statement.startswith("DELETE FROM analytics.songplays") and "staging.staging_events" in statement)
             or statement.startswith('DELETE FROM analytics."time"')
