@@ -1,6 +1,7 @@
-"""A warehouse made before text_repairs.raw / load_errors.raw became raw_text keeps working: the next
-`sparkify etl` renames the columns in place (keeping their rows) and then loads as usual, on real
-DuckDB files and a real PostgreSQL database."""
+"""A warehouse made before text_repairs.raw / load_errors.raw became raw_text, and before
+staging.loads.checked, keeps working: the next `sparkify etl` renames the columns in place (keeping
+their rows), adds the new one, and then loads as usual, on real DuckDB files and a real PostgreSQL
+database."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sparkify.warehouse.migrate import RENAMED_COLUMNS, old_columns_sql
+from sparkify.warehouse.migrate import ADDED_COLUMNS, RENAMED_COLUMNS, old_columns_sql
 from sparkify.warehouse.sqlfiles import MATCHES_VIEW, model_statements
 from tests.conftest import run_cli
 from tests.oddities import BASE_TS, event, write_oddities
@@ -46,8 +47,11 @@ def _rows(cursor: Any) -> list[tuple[Any, ...]]:
 
 
 def _make_old(url: str, dialect: str) -> None:
-    """Turn a warehouse into one an older Sparkify made: the old column names, the old view."""
+    """Turn a warehouse into one an older Sparkify made: the old column names, the old view, no
+    staging.loads.checked."""
     with _connection(url) as run:
+        for table, column, _ in ADDED_COLUMNS:
+            run(f"ALTER TABLE staging.{table} DROP COLUMN {column}")
         run("DROP VIEW staging.song_matches")
         for table, old, new in RENAMED_COLUMNS:
             run(f"ALTER TABLE staging.{table} RENAME COLUMN {new} TO {old}")
@@ -101,6 +105,8 @@ def test_an_old_warehouse_is_renamed_at_the_next_load(warehouses: tuple[str, str
 
     with _connection(old) as run:
         assert run(old_columns_sql()) == []
+        # the load before the migration has no word on its checks; this one ran none
+        assert run("SELECT load_id, checked FROM staging.loads ORDER BY load_id") == [(1, None), (2, False)]
         assert run("SELECT load_id, file, line, raw_text FROM staging.load_errors WHERE load_id = 1 "
                    "ORDER BY file, line") == rejects_before
         assert run("SELECT count(*) FROM staging.load_errors WHERE load_id = 2")[0][0] == 1

@@ -16,7 +16,7 @@ from sparkify.cli.progress import RichProgress
 from sparkify.cli.redshift import etl_settings, print_dry_run
 from sparkify.errors import SparkifyError
 from sparkify.inputs.s3 import S3Options
-from sparkify.pipeline.load import LoadSummary
+from sparkify.pipeline.load import LoadSummary, window_text
 
 
 @click.command("etl")
@@ -84,7 +84,7 @@ def etl_command(songs: str | None, logs: str | None, warehouse: str, max_errors:
     if fmt == "table" and not quiet:
         _print_summary(summary, verbose)
         if summary.audit is not None:
-            show_checks(summary.audit, verbose=verbose)
+            show_checks(summary.audit, verbose=verbose, since_ms=summary.checked_since_ms)
 
 
 def run_document(summary: LoadSummary) -> dict[str, Any]:
@@ -104,12 +104,14 @@ def run_document(summary: LoadSummary) -> dict[str, Any]:
             for s in summary.sources
         ],
         "repaired_text_values": summary.repaired,
-        "checks": _checks_document(checks) if summary.audit is not None else None,
+        "checks": _checks_document(checks, summary.checked_since_ms) if summary.audit is not None else None,
     }
 
 
-def _checks_document(results: list[CheckResult]) -> dict[str, Any]:
+def _checks_document(results: list[CheckResult], since_ms: int | None = None) -> dict[str, Any]:
     return {
+        # The rows the checks looked at: those at or after this time (what the load could change), or all.
+        "rows_since": None if since_ms is None else window_text(since_ms),
         "passed": sum(r.passed for r in results),
         "failed": [{"check": r.check.name, "severity": r.check.severity, "result": r.value if r.error is None else None,
                     "expected": r.check.expect, "error": r.error} for r in results if not r.passed],

@@ -93,6 +93,9 @@ class Warehouse(ABC):
     batch_bytes: int = 512 * 2**20
     #: Input files staged per batch (at most).
     batch_files: int = BATCH_FILES
+    #: staging.loads records whether each load's checks all passed (`checked`), so that a load
+    #: that only adds events after such a load checks only the rows it changed (answers/checks.py).
+    scoped_checks: bool = False
     #: Where stage() and build_star() report how far they are from inside (a long INSERT, each
     #: model): nowhere, but while run_etl lends its own (reporting()).
     progress: Reporter = Reporter()
@@ -164,7 +167,8 @@ class Warehouse(ABC):
         """Bring the star schema up to date with staging."""
 
     @abstractmethod
-    def commit_load(self, load_id: int, files: int, result: StageResult) -> None: ...
+    def commit_load(self, load_id: int, files: int, result: StageResult, checked: bool = False) -> None:
+        """Publish the load; `checked`: every data-quality check passed on it before the commit."""
 
     @abstractmethod
     def abort_load(self, load_id: int, message: str) -> None:

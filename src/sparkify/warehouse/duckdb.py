@@ -44,6 +44,7 @@ def _is_lock_error(exc: Exception) -> bool:
 
 class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
     dialect = "duckdb"
+    scoped_checks = True
     #: Try DuckDB's own JSON reader first for event logs (see _insert_fast); off only in tests
     #: that compare it with the careful path.
     fast_events = True
@@ -308,11 +309,11 @@ class DuckDBWarehouse(CarefulStaging, DuckDBQueries, Warehouse):
                 continue  # every play is new: matched as it was inserted
             self.con.execute(statement)
 
-    def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
+    def commit_load(self, load_id: int, files: int, result: StageResult, checked: bool = False) -> None:
         self.con.execute(
             "UPDATE staging.loads SET finished_at = ?, status = 'committed', files = ?, "
-            "records = ?, staged = ?, rejected = ? WHERE load_id = ?",
-            [utc_now(), files, result.records, result.rows, result.rejected, load_id],
+            "records = ?, staged = ?, rejected = ?, checked = ? WHERE load_id = ?",
+            [utc_now(), files, result.records, result.rows, result.rejected, checked, load_id],
         )
         self.con.execute("COMMIT")
 

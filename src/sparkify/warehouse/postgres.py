@@ -53,6 +53,7 @@ _TEMP_TABLE = re.compile(r'\s*CREATE TEMP TABLE (pg_temp\.\w+|"#\w+")')
 class PostgresWarehouse(PostgresStaging, Warehouse):
     dialect = "postgresql"
     placeholder = "%s"
+    scoped_checks = True
     #: The SQL the star schema is built in. "redshift" only in the contract test, where PostgreSQL
     #: runs the Redshift spelling of the models (MERGE, TIMESTAMP 'epoch' arithmetic, no hints).
     model_dialect = "postgresql"
@@ -230,11 +231,11 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
         return again
 
     @pg_errors
-    def commit_load(self, load_id: int, files: int, result: StageResult) -> None:
+    def commit_load(self, load_id: int, files: int, result: StageResult, checked: bool = False) -> None:
         self.con.execute(
             "UPDATE staging.loads SET finished_at = clock_timestamp() AT TIME ZONE 'UTC', status = 'committed', "
-            "files = %s, records = %s, staged = %s, rejected = %s WHERE load_id = %s",
-            [files, result.records, result.rows, result.rejected, load_id],
+            "files = %s, records = %s, staged = %s, rejected = %s, checked = %s WHERE load_id = %s",
+            [files, result.records, result.rows, result.rejected, checked, load_id],
         )
         self.con.execute("COMMIT")
 

@@ -8,6 +8,15 @@
 --
 -- Most checks count offending rows and expect 0. The SQL is portable: DuckDB, PostgreSQL and
 -- Redshift all run it as written (no IS DISTINCT FROM, no dialect-only functions).
+--
+-- What a load changed: `{{ since_load(x) }}` is true for a row whose time x (a TIMESTAMP) is not
+-- known to be older than the earliest event the load staged, `{{ since_load_ms(x) }}` the same for
+-- a staged ts (BIGINT milliseconds). `sparkify check`, a first or full load, a load that replaced or
+-- removed files or changed songs, and a load after one whose checks did not all pass, check the
+-- whole star: there both are always true. A load that only added events after a fully checked
+-- one checks the rows it can have changed: every model changes rows at or after that time only
+-- (songplays and page views of its events, their times, user versions in effect from then on).
+-- The counts of rows (*_not_empty) are of every row: their result is the table's size.
 
 -- ---------------------------------------------------------------- every table has rows
 
@@ -46,8 +55,9 @@ SELECT count(*) FROM analytics.page_views;
 -- check: songplays_keys_not_null
 -- description: songplays with a NULL songplay_id, start_time, user_id, session_id or item_in_session
 SELECT count(*) FROM analytics.songplays
-WHERE songplay_id IS NULL OR start_time IS NULL OR user_id IS NULL
-   OR session_id IS NULL OR item_in_session IS NULL;
+WHERE {{ since_load(start_time) }}
+  AND (songplay_id IS NULL OR start_time IS NULL OR user_id IS NULL
+       OR session_id IS NULL OR item_in_session IS NULL);
 
 -- check: users_keys_not_null
 -- description: user versions with a NULL user_id or valid_from
@@ -69,14 +79,19 @@ SELECT count(*) FROM analytics."time" WHERE start_time IS NULL;
 
 -- check: songplays_id_unique
 -- description: songplay_ids used more than once
+-- (a load's new plays take the ids after the largest so far, so the ids from the smallest of its
+-- plays on hold every pair that one of them is in)
 SELECT count(*) FROM (
-    SELECT songplay_id FROM analytics.songplays GROUP BY songplay_id HAVING count(*) > 1
+    SELECT songplay_id FROM analytics.songplays
+    WHERE songplay_id >= (SELECT min(songplay_id) FROM analytics.songplays WHERE {{ since_load(start_time) }})
+    GROUP BY songplay_id HAVING count(*) > 1
 ) AS dup;
 
 -- check: songplays_event_unique
 -- description: events (user_id, session_id, item_in_session, start_time) that are more than one songplay
 SELECT count(*) FROM (
     SELECT user_id, session_id, item_in_session, start_time FROM analytics.songplays
+    WHERE {{ since_load(start_time) }}
     GROUP BY user_id, session_id, item_in_session, start_time HAVING count(*) > 1
 ) AS dup;
 
@@ -101,7 +116,8 @@ SELECT count(*) FROM (
 -- check: time_start_time_unique
 -- description: start_times in "time" more than once
 SELECT count(*) FROM (
-    SELECT start_time FROM analytics."time" GROUP BY start_time HAVING count(*) > 1
+    SELECT start_time FROM analytics."time" WHERE {{ since_load(start_time) }}
+    GROUP BY start_time HAVING count(*) > 1
 ) AS dup;
 
 -- ---------------------------------------------------------------- every songplay's keys are in their dimension
@@ -109,24 +125,26 @@ SELECT count(*) FROM (
 -- check: songplays_user_in_users
 -- description: songplays whose user_id is not in users
 SELECT count(*) FROM analytics.songplays AS p
-WHERE NOT EXISTS (SELECT 1 FROM analytics.users AS u WHERE u.user_id = p.user_id);
+WHERE {{ since_load(p.start_time) }}
+  AND NOT EXISTS (SELECT 1 FROM analytics.users AS u WHERE u.user_id = p.user_id);
 
 -- check: songplays_song_in_songs
 -- description: songplays whose song_id (when known) is not in songs
 SELECT count(*) FROM analytics.songplays AS p
-WHERE p.song_id IS NOT NULL
+WHERE {{ since_load(p.start_time) }} AND p.song_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM analytics.songs AS s WHERE s.song_id = p.song_id);
 
 -- check: songplays_artist_in_artists
 -- description: songplays whose artist_id (when known) is not in artists
 SELECT count(*) FROM analytics.songplays AS p
-WHERE p.artist_id IS NOT NULL
+WHERE {{ since_load(p.start_time) }} AND p.artist_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM analytics.artists AS a WHERE a.artist_id = p.artist_id);
 
 -- check: songplays_start_time_in_time
 -- description: songplays whose start_time is not in "time"
 SELECT count(*) FROM analytics.songplays AS p
-WHERE NOT EXISTS (SELECT 1 FROM analytics."time" AS t WHERE t.start_time = p.start_time);
+WHERE {{ since_load(p.start_time) }}
+  AND NOT EXISTS (SELECT 1 FROM analytics."time" AS t WHERE t.start_time = p.start_time);
 
 -- check: songs_artist_in_artists
 -- description: songs whose artist_id is not in artists
@@ -160,7 +178,8 @@ WHERE a.valid_to IS NULL OR a.valid_to > b.valid_from;
 -- check: songplays_level_matches_user_version
 -- description: songplays whose level differs from the level of the user's version at start_time (or with no version then); a play tied with another play of the user in the same millisecond at another level is not counted (the version takes the last by session_id, item_in_session)
 SELECT count(*) FROM analytics.songplays AS p
-WHERE NOT EXISTS (
+WHERE {{ since_load(p.start_time) }}
+AND NOT EXISTS (
     SELECT 1 FROM analytics.users AS u
     WHERE u.user_id = p.user_id
       AND u.valid_from <= p.start_time
@@ -176,19 +195,19 @@ AND NOT EXISTS (
 
 -- check: songplays_match_staged_events
 -- description: songplays minus distinct staged NextSong events with a userId (duplicates staged twice count once)
-SELECT (SELECT count(*) FROM analytics.songplays)
+SELECT (SELECT count(*) FROM analytics.songplays WHERE {{ since_load(start_time) }})
      - (SELECT count(*) FROM (
             SELECT DISTINCT user_id, session_id, item_in_session, ts FROM staging.staging_events
-            WHERE page = 'NextSong' AND user_id <> ''
+            WHERE page = 'NextSong' AND user_id <> '' AND {{ since_load_ms(ts) }}
               AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
         ) AS events);
 
 -- check: page_views_match_staged_events
 -- description: page views minus distinct staged events with a userId, page, ts, session and item (duplicates staged twice count once)
-SELECT (SELECT count(*) FROM analytics.page_views)
+SELECT (SELECT count(*) FROM analytics.page_views WHERE {{ since_load(start_time) }})
      - (SELECT count(*) FROM (
             SELECT DISTINCT user_id, session_id, item_in_session, ts FROM staging.staging_events
-            WHERE user_id <> '' AND NULLIF(TRIM(page), '') IS NOT NULL
+            WHERE user_id <> '' AND NULLIF(TRIM(page), '') IS NOT NULL AND {{ since_load_ms(ts) }}
               AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
         ) AS events);
 
@@ -196,15 +215,20 @@ SELECT (SELECT count(*) FROM analytics.page_views)
 -- description: page views sharing (user_id, session_id, item_in_session, start_time) with another
 SELECT count(*) - (SELECT count(*) FROM (
            SELECT DISTINCT user_id, session_id, item_in_session, start_time FROM analytics.page_views
+           WHERE {{ since_load(start_time) }}
        ) AS keys)
-FROM analytics.page_views;
+FROM analytics.page_views
+WHERE {{ since_load(start_time) }};
 
 -- check: songplays_within_staged_ts_range
 -- description: songplays whose start_time is outside the range of staged event timestamps
+-- (for the plays since the load, the range of the events staged since then: the same last one)
 SELECT count(*) FROM analytics.songplays AS p
 CROSS JOIN (
     SELECT TIMESTAMP 'epoch' + (min(ts) / 1000.0) * INTERVAL '1 second' AS first_ts,
            TIMESTAMP 'epoch' + (max(ts) / 1000.0) * INTERVAL '1 second' AS last_ts
     FROM staging.staging_events
+    WHERE {{ since_load_ms(ts) }}
 ) AS r
-WHERE r.first_ts IS NULL OR p.start_time < r.first_ts OR p.start_time > r.last_ts;
+WHERE {{ since_load(p.start_time) }}
+  AND (r.first_ts IS NULL OR p.start_time < r.first_ts OR p.start_time > r.last_ts);

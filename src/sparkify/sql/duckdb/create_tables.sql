@@ -16,7 +16,8 @@ CREATE TABLE staging.loads (
     records      BIGINT,
     staged       BIGINT,
     rejected     BIGINT,
-    message      VARCHAR
+    message      VARCHAR,
+    checked      BOOLEAN                    -- every data-quality check passed before the commit
 );
 
 -- Reconciliation of each load, per source: records read = rows staged + rows rejected.

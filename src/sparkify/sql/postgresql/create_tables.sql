@@ -24,7 +24,8 @@ CREATE TABLE staging.loads (
     records      BIGINT,
     staged       BIGINT,
     rejected     BIGINT,
-    message      VARCHAR COLLATE "C"
+    message      VARCHAR COLLATE "C",
+    checked      BOOLEAN                           -- every data-quality check passed before the commit
 );
 
 -- Reconciliation of each load, per source: records read = rows staged + rows rejected.
