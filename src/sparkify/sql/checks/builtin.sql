@@ -80,10 +80,11 @@ SELECT count(*) FROM analytics."time" WHERE start_time IS NULL;
 -- check: songplays_id_unique
 -- description: songplay_ids used more than once
 -- (a load's new plays take the ids after the largest so far, so the ids from the smallest of its
--- plays on hold every pair that one of them is in)
+-- plays on hold every pair that one of them is in; "+ 0" keeps PostgreSQL from looking for that
+-- smallest id by walking the primary key from the oldest play)
 SELECT count(*) FROM (
     SELECT songplay_id FROM analytics.songplays
-    WHERE songplay_id >= (SELECT min(songplay_id) FROM analytics.songplays WHERE {{ since_load(start_time) }})
+    WHERE songplay_id >= (SELECT min(songplay_id + 0) FROM analytics.songplays WHERE {{ since_load(start_time) }})
     GROUP BY songplay_id HAVING count(*) > 1
 ) AS dup;
 
@@ -144,7 +145,8 @@ WHERE {{ since_load(p.start_time) }} AND p.artist_id IS NOT NULL
 -- description: songplays whose start_time is not in "time"
 SELECT count(*) FROM analytics.songplays AS p
 WHERE {{ since_load(p.start_time) }}
-  AND NOT EXISTS (SELECT 1 FROM analytics."time" AS t WHERE t.start_time = p.start_time);
+  AND NOT EXISTS (SELECT 1 FROM analytics."time" AS t
+                  WHERE t.start_time = p.start_time AND {{ since_load(t.start_time) }});
 
 -- check: songs_artist_in_artists
 -- description: songs whose artist_id is not in artists
