@@ -18,6 +18,7 @@ import os
 import shlex
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +29,7 @@ from scenarios import Options, dlt_version, duckdb_size, ensure_dlt, incremental
 HERE = Path(__file__).resolve().parent
 BACKENDS = ("duckdb", "postgresql")
 DLT_MAX = 1_000_000  # dlt runs beside the DuckDB etl at sizes up to this (its target is at 1 M)
+BIG = 10_000_000  # sizes over this are the scale target's (--big-rounds)
 
 
 def sizes(text: str) -> list[int]:
@@ -51,6 +53,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the data set the incremental scenario splits (default: the largest --sizes)")
     parser.add_argument("--dlt", action="store_true", help="also time the dlt peer beside DuckDB, sizes up to 1 M")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per measure; medians (default 3)")
+    parser.add_argument("--big-rounds", type=int, default=None,
+                        help=f"rounds for DuckDB sizes over {BIG:,}, without the phases child (default --rounds, "
+                             "with it): a 50 M round takes about 10 minutes")
     parser.add_argument("--no-phases", action="store_true", help="skip the DuckDB per-phase child")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "sparkify-bench",
                         help="generated data (kept, reused) and scratch warehouses (default $TMPDIR/sparkify-bench)")
@@ -65,8 +70,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.postgres_sizes = [n for n in args.sizes if n <= 1_000_000]
     if args.incremental_size is None:
         args.incremental_size = max(args.sizes)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.rounds < 1 or (args.big_rounds is not None and args.big_rounds < 1):
+        parser.error("--rounds and --big-rounds must be at least 1")
     return args
 
 
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in duck:
             print(f"DuckDB, {n:,} events …", flush=True)
-            rows.append(measured("duckdb", n, lambda: duckdb_size(opts, n, dlt if n <= DLT_MAX else None,
+            sized = opts if n <= BIG or args.big_rounds is None else replace(opts, rounds=args.big_rounds, phases=False)
+            rows.append(measured("duckdb", n, lambda: duckdb_size(sized, n, dlt if n <= DLT_MAX else None,
                                                                   keep=n == inc)))
             if "kept" in rows[-1]:
                 full["duckdb"] = rows[-1].pop("kept")

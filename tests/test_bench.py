@@ -45,3 +45,18 @@ def test_bench_tiny_run_prints_every_line_and_checks_incremental_equality(tmp_pa
         assert re.search(r"\| (\d+) of \1 tables equal \|  \| all equal \| yes \|$", equal), equal
     assert all(row.count(" | ") == 4 for row in rows)
     assert measures[f"{duck}: peak RSS of `sparkify etl`"].endswith(("| yes |", "| no |"))
+
+
+def test_big_rounds_apply_only_over_ten_million(tmp_path: Path) -> None:
+    """`--big-rounds` is parsed and checked like `--rounds` (the sizes it governs are too big to run here)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--big-rounds", "0", "--no-write"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--big-rounds must be at least 1" in proc.stderr
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert run.parse(["--sizes", "1000000,50000000", "--big-rounds", "1"]).big_rounds == 1
+    assert run.parse(["--sizes", "1000000"]).big_rounds is None
+    assert run.BIG == 10_000_000
