@@ -31,8 +31,11 @@ def test_the_pieces_differ_only_where_the_dialects_do() -> None:
     assert expand("SELECT {{ epoch_ms(e.ts) }}", "duckdb") == ["SELECT epoch_ms(e.ts)"]
     assert expand("SELECT {{ epoch_ms(e.ts) }}", "redshift") == [
         "SELECT (TIMESTAMP 'epoch' + (e.ts) * INTERVAL '0.001 second')"]
-    assert expand("WITH x AS {{ not_materialized() }} (SELECT 1) SELECT 1", "redshift") == [
+    assert expand("WITH x AS {{ reused_cte() }} (SELECT 1) SELECT 1", "redshift") == [
         "WITH x AS  (SELECT 1) SELECT 1"]
+    assert expand("WITH x AS {{ reused_cte() }} (SELECT 1) SELECT 1", "postgresql") == [
+        "WITH x AS MATERIALIZED (SELECT 1) SELECT 1"]
+    assert expand("SELECT {{ this_load() }}", "duckdb") == ["SELECT (SELECT MAX(load_id) FROM staging.loads)"]
     assert expand("SELECT {{ clean(COALESCE(t.fixed, e.song)) }}", "postgresql") == [
         "SELECT NULLIF(TRIM(COALESCE(t.fixed, e.song)), '')"]
     model = "{{ replace_by(id) }}\nINSERT INTO analytics.t (id, name) SELECT 1, 'a, b'"

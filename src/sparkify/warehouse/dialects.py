@@ -6,8 +6,14 @@ in the backend's own SQL (the way dbt's adapter macros do):
 
 - `{{ epoch_ms(x) }}`: milliseconds since the epoch as a TIMESTAMP, exact to the millisecond.
 - `{{ ms_of(x) }}`: the other way: a TIMESTAMP as BIGINT milliseconds since the epoch.
-- `{{ not_materialized() }}`: ask for a CTE to be read where it is used, never stored (Redshift
-  has no such hint, and inlines CTEs anyway).
+- `{{ this_load() }}`: the load_id of the load being built (the newest in staging.loads). PostgreSQL
+  reads it from the load's own setting `sparkify.load_id` (set by its build_star), which the
+  planner folds into the estimate, so it sees how few of the staged rows a small load's are and
+  reads them through the staging tables' BRIN index; the other backends read staging.loads.
+- `{{ reused_cte() }}`: after `WITH name AS`, for a CTE that several parts of the statement read:
+  DuckDB reads it where it is used, never stored (NOT MATERIALIZED: its scans are cheap and
+  parallel); PostgreSQL stores it once (MATERIALIZED: each scan of a staging table there reads
+  every page, and the users model read staged events three times); Redshift has no such hint.
 - `{{ replace_by(key, …) }}` before `INSERT INTO table (columns) SELECT …`: make the table's rows
   exactly what the SELECT returns, row for row by the key. DuckDB deletes and inserts; PostgreSQL
   upserts (unchanged rows are left alone: no dead tuples, no foreign-key re-checks); Redshift,
@@ -88,8 +94,18 @@ def temp(dialect: str, name: str) -> str:
     return f'"#{name}"'
 
 
-def not_materialized(dialect: str) -> str:
-    return "" if dialect == "redshift" else "NOT MATERIALIZED"
+#: The setting a PostgreSQL load keeps its load_id in, for `{{ this_load() }}` (PostgresWarehouse.build_star).
+LOAD_ID_SETTING = "sparkify.load_id"
+
+
+def this_load(dialect: str) -> str:
+    if dialect == "postgresql":  # a stable expression: the planner estimates with its value
+        return f"CAST(current_setting('{LOAD_ID_SETTING}') AS BIGINT)"
+    return "(SELECT MAX(load_id) FROM staging.loads)"
+
+
+def reused_cte(dialect: str) -> str:
+    return {"duckdb": "NOT MATERIALIZED", "postgresql": "MATERIALIZED"}.get(dialect, "")
 
 
 def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], select: str,
@@ -141,7 +157,8 @@ def replace_by(dialect: str, keys: list[str], table: str, columns: list[str], se
 MACROS: dict[str, Callable[..., str]] = {
     "epoch_ms": epoch_ms,
     "ms_of": ms_of,
-    "not_materialized": not_materialized,
+    "reused_cte": reused_cte,
+    "this_load": this_load,
     "temp": temp,
     "clean": lambda dialect, value: clean(value),
 }

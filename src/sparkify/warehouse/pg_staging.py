@@ -70,6 +70,9 @@ class PostgresStaging:
         )
         self.parser.execute(f"DROP TABLE {PARSED}")
         self.parser.execute(f"DROP TABLE {table}")
+        # COPY leaves the new pages out of the BRIN index (an unsummarized range matches every
+        # query): summarized, a small load's rows are found without reading the older loads'.
+        self.con.execute(f"SELECT brin_summarize_new_values(to_regclass('{table}_load_file'))")
         # Reconciliation counts each side where it landed, not from the parse alone.
         staged = dict(self.con.execute(
             f"SELECT source_file, count(*) FROM {table} WHERE load_id = %s AND source_file = ANY(%s) "

@@ -21,6 +21,7 @@ from sparkify.staging.parse import PrivateParser
 from sparkify.staging.tables import SOURCES
 from sparkify.warehouse import analyst
 from sparkify.warehouse.base import STAR_TABLES, QueryResult, StageResult, Warehouse
+from sparkify.warehouse.dialects import LOAD_ID_SETTING
 from sparkify.warehouse.migrate import rename_old_columns
 from sparkify.warehouse.pg_session import first_line, pg_errors, take_load_lock, watch_client
 from sparkify.warehouse.pg_staging import PostgresStaging, staging_ddl
@@ -38,14 +39,28 @@ WORK_MEM = "128MB"
 #: kernel page by page (page_views' temp table at 1 M events: 3.6–5.1 s against 5.0–6.2 s with
 #: 8 MB; bench/RESULTS.md); memory is taken only as a temp table grows, and changes no result.
 SESSION = f"-c search_path={SEARCH_PATH} -c work_mem={WORK_MEM}"
-LOAD_SESSION = "-c temp_buffers=256MB"
+#: And no JIT: the models' statements run once each, and compiling their expressions cost more
+#: than it saved (up to 0.16 s a statement at 1 M events); maintenance_work_mem (64 MB by
+#: default) sorts a first load's fact indexes in memory.
+LOAD_SESSION = "-c temp_buffers=256MB -c jit=off -c maintenance_work_mem=256MB"
 #: Whether the star holds plays yet, and page views (the dry run answers too: no, a first load).
 FACTS_EXIST = ("SELECT EXISTS (SELECT 1 FROM analytics.songplays), "
                "EXISTS (SELECT 1 FROM analytics.page_views)")
+#: Whether a table changed enough to need new statistics: never analyzed, or more rows inserted,
+#: updated or deleted since (by committed loads, and by this transaction) than autovacuum's own
+#: threshold (50 + 10 % of the rows).
+ANALYZE_CHANGED = """
+SELECT c.reltuples < 0 OR COALESCE(s.n_mod_since_analyze, 0)
+       + COALESCE(x.n_tup_ins + x.n_tup_upd + x.n_tup_del, 0) > 50 + 0.1 * c.reltuples
+FROM pg_class AS c
+LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid
+LEFT JOIN pg_stat_xact_user_tables AS x ON x.relid = c.oid
+WHERE c.oid = '{table}'::regclass
+"""
 #: The fact tables' keys and indexes, which a load into an empty fact table makes after its rows.
 FACT_KEYS = "postgresql/fact_keys"
 _INDEX = re.compile(r"\s*CREATE INDEX (\w+)\s+ON analytics\.(\w+)\s")
-_KEY = re.compile(r"\s*ALTER TABLE analytics\.(\w+) ADD CONSTRAINT (\w+)\s")
+_KEY = re.compile(r'\s*ALTER TABLE analytics\.("?\w+"?) ADD CONSTRAINT (\w+)\s')
 #: A model's temp table, in PostgreSQL's or (the contract test's) Redshift's spelling.
 _TEMP_TABLE = re.compile(r'\s*CREATE TEMP TABLE (pg_temp\.\w+|"#\w+")')
 
@@ -186,10 +201,12 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             # The models join whole sets on the four-column event key, whose row estimate comes
             # out at 1: a nested loop chosen on it ran 200 k plays against 15 k songs for minutes.
             self.con.execute("SET enable_nestloop = off")
+            # {{ this_load() }}: this load's id, as a setting the planner folds into its estimates.
+            self.con.execute(f"SELECT set_config('{LOAD_ID_SETTING}', MAX(load_id)::text, true) FROM staging.loads")
             for table in ("staging.staging_events", "staging.staging_songs", "staging.text_repairs"):
-                self.con.execute(f"ANALYZE {table}")
-            rebuilt = self._set_aside_keys([t for t, full in (("songplays", had_plays), ("page_views", had_views))
-                                            if not full])
+                self._analyze_if_changed(table)
+            rebuilt = self._set_aside_keys([t for t, full in (("songplays", had_plays), ('"time"', had_plays),
+                                                              ("page_views", had_views)) if not full])
             statements = star_statements(self.model_dialect, songs_changed)
             for i, (model, statement) in enumerate(self.progress.building(statements)):
                 if is_prune(statement) and not self._replaced_events:
@@ -201,7 +218,7 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                 if temp:  # temp tables get no statistics otherwise (autovacuum never sees them)
                     self.con.execute(f"ANALYZE {temp.group(1)}")
                 if model in STAR_TABLES and (i + 1 == len(statements) or statements[i + 1][0] != model):
-                    self.con.execute(f'ANALYZE analytics."{model}"')  # fresh statistics for the next model
+                    self._analyze_if_changed(f'analytics."{model}"')  # fresh statistics for the next model
             for statement in rebuilt:  # one sort per index, one anti-join per foreign key
                 self.con.execute(statement)
             # Deferred foreign keys are checked here, while a failure can still be reported.
@@ -211,26 +228,37 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             self.con.execute("ROLLBACK TO SAVEPOINT build_star")
             raise
 
+    def _analyze_if_changed(self, table: str) -> None:
+        """ANALYZE `table` when more of it changed since its last statistics than autovacuum
+        would wait for (ANALYZE_CHANGED): a small load leaves the distributions as they were, and
+        ANALYZE reads up to 30 000 pages however little changed."""
+        row = self.con.execute(ANALYZE_CHANGED.format(table=table)).fetchone()
+        if row is None or row[0]:  # None: the dry run, which shows the ANALYZE
+            self.con.execute(f"ANALYZE {table}")
+
     def _set_aside_keys(self, tables: list[str]) -> list[str]:
-        """Drop the keys and indexes of these empty fact tables (sql/postgresql/fact_keys.sql);
+        """Drop the keys and indexes of these empty tables (sql/postgresql/fact_keys.sql);
         return their statements of that file, which make them again once the rows are in.
 
         Maintaining songplays' five indexes row by row and checking three foreign keys per row (a
         deferred trigger each) cost more than the rest of a first load together; page_views' two
-        indexes cost more than its rows. Each table stays locked until the commit, which readers
+        indexes cost more than its rows, and time's key (700 k insertions at 1 M events) as much
+        as its rows. Each table stays locked until the commit, which readers
         of an empty table do not miss.
         """
-        again = []
+        again, drops = [], []
         for statement in split_statements(read_sql(FACT_KEYS, self.dialect)):
             index = _INDEX.match(statement)
             key = _KEY.match(statement)
             if index and index.group(2) in tables:
-                self.con.execute(f"DROP INDEX IF EXISTS analytics.{index.group(1)}")
+                drops.append(f"DROP INDEX IF EXISTS analytics.{index.group(1)}")
             elif key and key.group(1) in tables:
-                self.con.execute(f"ALTER TABLE analytics.{key.group(1)} DROP CONSTRAINT IF EXISTS {key.group(2)}")
+                drops.append(f"ALTER TABLE analytics.{key.group(1)} DROP CONSTRAINT IF EXISTS {key.group(2)}")
             else:
                 continue
             again.append(statement)
+        for drop in reversed(drops):  # the foreign key to time's key goes before that key
+            self.con.execute(drop)
         return again
 
     @pg_errors

@@ -28,7 +28,7 @@ FROM (
     FROM staging.staging_events
     WHERE user_id <> '' AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
       AND {{ clean(page) }} IS NOT NULL
-      AND (load_id = (SELECT MAX(load_id) FROM staging.loads)
+      AND (load_id = {{ this_load() }}
            OR NOT EXISTS (SELECT 1 FROM analytics.page_views))
 ) AS events
 WHERE copy = 1;

@@ -64,7 +64,7 @@ FROM (
         FROM staging.staging_events
         WHERE page = 'NextSong' AND user_id <> ''
           AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
-          AND load_id = (SELECT MAX(load_id) FROM staging.loads)
+          AND load_id = {{ this_load() }}
     ) AS e
     LEFT JOIN analytics.songplays AS p
       ON p.user_id = e.user_id AND p.session_id = e.session_id
@@ -97,7 +97,7 @@ WITH play_copies AS (
         FROM staging.staging_events AS e
         LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
         LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
-        WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
+        WHERE e.load_id = {{ this_load() }}
     ) AS e
     JOIN {{ temp(songplays_new) }} AS n
       ON n.user_id = e.play_user_id AND n.session_id = e.session_id
@@ -147,7 +147,7 @@ FROM (
     SELECT e.*,
            CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id
     FROM staging.staging_events AS e
-    WHERE e.load_id = (SELECT MAX(load_id) FROM staging.loads)
+    WHERE e.load_id = {{ this_load() }}
 ) AS e
 JOIN {{ temp(songplays_new) }} AS n
   ON n.user_id = e.play_user_id AND n.session_id = e.session_id
@@ -171,8 +171,9 @@ SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, r.s
        n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
        n.item_in_session, {{ clean(COALESCE(rs.fixed, e.song)) }}, {{ clean(COALESCE(ra.fixed, e.artist)) }}, e.length
 FROM {{ temp(songplays_ranked) }} AS r
-JOIN staging.staging_events AS e
+JOIN staging.staging_events AS e  -- every ranked copy is this load's: only its events are read
   ON e.load_id = r.load_id AND e.source_file = r.source_file AND e.source_line = r.source_line
+ AND e.load_id = {{ this_load() }}
 JOIN {{ temp(songplays_new) }} AS n
   ON n.user_id = r.user_id AND n.session_id = r.session_id
  AND n.item_in_session = r.item_in_session AND n.ts = r.ts

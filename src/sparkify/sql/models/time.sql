@@ -22,7 +22,7 @@ FROM (
     FROM staging.staging_events
     WHERE page = 'NextSong' AND user_id <> ''
       AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
-      AND load_id = (SELECT MAX(load_id) FROM staging.loads)
+      AND load_id = {{ this_load() }}
     UNION
     SELECT start_time FROM analytics.songplays WHERE NOT EXISTS (SELECT 1 FROM analytics."time")
 ) AS played

@@ -33,7 +33,7 @@ CREATE TEMP TABLE {{ temp(users_touched) }} AS
 SELECT CAST(user_id AS BIGINT) AS user_id, MIN(ts) AS since
 FROM staging.staging_events
 WHERE user_id <> '' AND ts IS NOT NULL
-  AND (load_id = (SELECT MAX(load_id) FROM staging.loads) OR NOT EXISTS (SELECT 1 FROM analytics.users))
+  AND (load_id = {{ this_load() }} OR NOT EXISTS (SELECT 1 FROM analytics.users))
 GROUP BY CAST(user_id AS BIGINT);
 
 -- 3. Each such user's seed (none for a new user, or when `since` is before its first version),
@@ -52,7 +52,7 @@ LEFT JOIN analytics.users AS c ON c.user_id = t.user_id AND c.is_current;
 -- 4. The versions of those users: the ones before the seed as they were, the others computed.
 {{ replace_by(user_id, valid_from, within=users_touched) }}
 INSERT INTO analytics.users (user_id, first_name, last_name, gender, level, valid_from, valid_to, is_current)
-WITH events AS {{ not_materialized() }} (  -- read where used, never stored
+WITH events AS {{ reused_cte() }} (  -- read three times below (dialects.reused_cte)
     -- every staged event of the users, at or after `since`
     SELECT CAST(e.user_id AS BIGINT) AS user_id, {{ clean(e.level) }} AS level, e.ts, e.session_id,
            e.item_in_session, e.first_name, e.last_name, e.gender

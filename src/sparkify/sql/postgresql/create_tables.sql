@@ -113,8 +113,9 @@ CREATE TABLE analytics.users (
     EXCLUDE (user_id WITH =) WHERE (is_current) DEFERRABLE INITIALLY DEFERRED
 );
 
+-- Its key is in fact_keys.sql (a first load makes it after the rows, as the facts' keys).
 CREATE TABLE analytics."time" (
-    start_time  TIMESTAMP PRIMARY KEY,
+    start_time  TIMESTAMP NOT NULL,
     hour        INTEGER NOT NULL,
     day         INTEGER NOT NULL,
     week        INTEGER NOT NULL,
