@@ -29,6 +29,14 @@ PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "int
             "double": "DOUBLE PRECISION"}
 
 
+#: Summarize the pages a COPY added to every BRIN index of a staging table (load_id, source_file; ts).
+BRIN_SUMMARIZE = """
+SELECT brin_summarize_new_values(i.indexrelid)
+FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS a ON a.oid = c.relam
+WHERE i.indrelid = '{table}'::regclass AND a.amname = 'brin'
+"""
+
+
 class PostgresStaging:
     """Staging, as methods of PostgresWarehouse (its connection and private parser)."""
 
@@ -70,9 +78,9 @@ class PostgresStaging:
         )
         self.parser.execute(f"DROP TABLE {PARSED}")
         self.parser.execute(f"DROP TABLE {table}")
-        # COPY leaves the new pages out of the BRIN index (an unsummarized range matches every
+        # COPY leaves the new pages out of the BRIN indexes (an unsummarized range matches every
         # query): summarized, a small load's rows are found without reading the older loads'.
-        self.con.execute(f"SELECT brin_summarize_new_values(to_regclass('{table}_load_file'))")
+        self.con.execute(BRIN_SUMMARIZE.format(table=table))
         # Reconciliation counts each side where it landed, not from the parse alone.
         staged = dict(self.con.execute(
             f"SELECT source_file, count(*) FROM {table} WHERE load_id = %s AND source_file = ANY(%s) "
