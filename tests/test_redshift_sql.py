@@ -14,6 +14,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from sparkify.answers.checks import check_sql, load_checks
 from sparkify.warehouse import repair
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile
@@ -69,6 +70,9 @@ def every_statement() -> list[str]:
         statements += rs.record_files_sql(source, 7, counts)
         statements += rs.load_sources_sql(source, 7, 1, StageResult(counts))
     statements += rs.commit_statements(7, 1, StageResult(counts))
+    # the built-in checks, as written for Redshift over every row and over a load's window
+    statements += [check_sql(c.sql, "redshift", since) for c in load_checks("redshift")
+                   for since in (None, 1543622400123)]
     return statements
 
 
