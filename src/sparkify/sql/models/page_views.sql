@@ -19,7 +19,7 @@ DELETE FROM analytics.page_views;
 --    every event by key and copy cost a DuckDB load of 10 M events 11-17 CPU seconds, where
 --    finding the copied keys (a hash aggregate) and ranking only them costs 4.
 CREATE TEMP TABLE {{ temp(page_views_new) }} AS
-WITH events AS {{ not_materialized() }} (
+WITH events AS {{ reused_cte() }} (
     SELECT user_id, ts, session_id, item_in_session, load_id, source_file, source_line, level, page
     FROM staging.staging_events
     WHERE user_id <> '' AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
