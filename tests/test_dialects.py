@@ -36,6 +36,18 @@ def test_the_pieces_differ_only_where_the_dialects_do() -> None:
     assert expand("WITH x AS {{ reused_cte() }} (SELECT 1) SELECT 1", "postgresql") == [
         "WITH x AS MATERIALIZED (SELECT 1) SELECT 1"]
     assert expand("SELECT {{ this_load() }}", "duckdb") == ["SELECT (SELECT MAX(load_id) FROM staging.loads)"]
+    # what a model reads: PostgreSQL from settings its build_star sets (test_load_bounds.py), the
+    # others from the tables themselves
+    assert expand("WHERE load_id >= {{ loads_to_read(analytics.users) }}", "postgresql") == [
+        "WHERE load_id >= CAST(current_setting('sparkify.loads_from_users') AS BIGINT)"]
+    assert expand("WHERE load_id >= {{ loads_to_read(analytics.users) }}", "redshift") == [
+        "WHERE load_id >= (SELECT COALESCE(MAX(load_id), 0) FROM staging.loads "
+        "WHERE EXISTS (SELECT 1 FROM analytics.users))"]
+    assert expand("WHERE t >= {{ this_load_since() }}", "postgresql") == [
+        "WHERE t >= epoch_ms(CAST(NULLIF(current_setting('sparkify.load_since'), '') AS BIGINT))"]
+    assert expand("WHERE t >= {{ this_load_since() }}", "duckdb") == [
+        "WHERE t >= epoch_ms((SELECT MIN(ts) FROM staging.staging_events "
+        "WHERE load_id = (SELECT MAX(load_id) FROM staging.loads)))"]
     assert expand("SELECT {{ clean(COALESCE(t.fixed, e.song)) }}", "postgresql") == [
         "SELECT NULLIF(TRIM(COALESCE(t.fixed, e.song)), '')"]
     model = "{{ replace_by(id) }}\nINSERT INTO analytics.t (id, name) SELECT 1, 'a, b'"
@@ -52,6 +64,8 @@ def test_mistakes_in_a_model_are_named() -> None:
         expand("SELECT {{ nope(x) }}", "duckdb")
     with pytest.raises(ValueError, match="must come before INSERT INTO"):
         expand("{{ replace_by(id) }}\nDELETE FROM t", "duckdb")
+    with pytest.raises(ValueError, match="takes a table name"):
+        expand("SELECT {{ loads_to_read(x'; DROP) }}", "postgresql")
     with pytest.raises(ValueError, match="unknown SQL dialect"):
         expand("SELECT 1", "oracle")
 

@@ -1,7 +1,7 @@
 """A warehouse made before text_repairs.raw / load_errors.raw became raw_text, and before
 staging.loads.checked, keeps working: the next `sparkify etl` renames the columns in place (keeping
-their rows), adds the new one, and then loads as usual, on real DuckDB files and a real PostgreSQL
-database."""
+their rows), adds the new one (and on PostgreSQL indexes songplays by user_id instead of the whole
+event key), and then loads as usual, on real DuckDB files and a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -58,6 +58,14 @@ def _make_old(url: str, dialect: str) -> None:
         for statement in model_statements(MATCHES_VIEW, dialect):
             run(statement.replace("raw_text", "raw"))
         assert {(t, c) for t, c in run(old_columns_sql())} == {(t, old) for t, old, _ in RENAMED_COLUMNS}
+        if dialect == "postgresql":  # and the index older versions kept on songplays' whole event key
+            run("DROP INDEX analytics.songplays_user_id")
+            run("CREATE INDEX songplays_event ON analytics.songplays (user_id, session_id, item_in_session, start_time)")
+
+
+def _songplays_indexes(run: Callable[[str], list[tuple[Any, ...]]]) -> set[str]:
+    return {r[0] for r in run("SELECT indexname FROM pg_indexes WHERE schemaname = 'analytics' "
+                              "AND tablename = 'songplays'")}
 
 
 def _write_day3(logs: Path) -> None:
@@ -105,6 +113,9 @@ def test_an_old_warehouse_is_renamed_at_the_next_load(warehouses: tuple[str, str
 
     with _connection(old) as run:
         assert run(old_columns_sql()) == []
+        if dialect == "postgresql":
+            assert _songplays_indexes(run) == {"songplays_pkey", "songplays_user_id", "songplays_start_time",
+                                               "songplays_song_id", "songplays_artist_id"}
         # the load before the migration has no word on its checks; this one ran none
         assert run("SELECT load_id, checked FROM staging.loads ORDER BY load_id") == [(1, None), (2, False)]
         assert run("SELECT load_id, file, line, raw_text FROM staging.load_errors WHERE load_id = 1 "

@@ -10,6 +10,16 @@ in the backend's own SQL (the way dbt's adapter macros do):
   reads it from the load's own setting `sparkify.load_id` (set by its build_star), which the
   planner folds into the estimate, so it sees how few of the staged rows a small load's are and
   reads them through the staging tables' BRIN index; the other backends read staging.loads.
+- `{{ loads_to_read(table) }}`: the first load_id whose staged events a model reads for `table`:
+  this load's when `table` has rows (only this load's events can change it), 0 (every staged
+  event) when it is empty (a first load, or after a prune). PostgreSQL reads it from the setting
+  `sparkify.loads_from_<table>`, which its build_star sets right before each statement that uses
+  it (so it means the same as the others' subquery, and the planner estimates with the value).
+- `{{ this_load_since() }}`: the time (a TIMESTAMP) of the earliest event this load staged, NULL
+  when it staged none. A row that matches one of this load's events on its time is at or after it,
+  so a model joining this load's events to a big table bounds that table's time by it, and
+  PostgreSQL reads the range through the table's time index instead of all of it (from the
+  setting `sparkify.load_since`, set by its build_star).
 - `{{ reused_cte() }}`: after `WITH name AS`, for a CTE that several parts of the statement read:
   DuckDB reads it where it is used, never stored (NOT MATERIALIZED: its scans are cheap and
   parallel); PostgreSQL stores it once (MATERIALIZED: each scan of a staging table there reads
@@ -98,10 +108,31 @@ def temp(dialect: str, name: str) -> str:
 LOAD_ID_SETTING = "sparkify.load_id"
 
 
+#: The setting a PostgreSQL load keeps its earliest staged ts in, for `{{ this_load_since() }}`.
+LOAD_SINCE_SETTING = "sparkify.load_since"
+#: The settings of `{{ loads_to_read(table) }}` on PostgreSQL: `sparkify.loads_from_<table>`.
+LOADS_FROM_SETTING = re.compile(r"current_setting\('(sparkify\.loads_from_(\w+))'\)")
+
+
 def this_load(dialect: str) -> str:
     if dialect == "postgresql":  # a stable expression: the planner estimates with its value
         return f"CAST(current_setting('{LOAD_ID_SETTING}') AS BIGINT)"
     return "(SELECT MAX(load_id) FROM staging.loads)"
+
+
+def loads_to_read(dialect: str, table: str) -> str:
+    name = table.rpartition(".")[2].strip('"')
+    if not re.fullmatch(r"\w+", name):
+        raise ValueError(f"loads_to_read() takes a table name, not {table!r}")
+    if dialect == "postgresql":
+        return f"CAST(current_setting('sparkify.loads_from_{name}') AS BIGINT)"
+    return f"(SELECT COALESCE(MAX(load_id), 0) FROM staging.loads WHERE EXISTS (SELECT 1 FROM {table}))"
+
+
+def this_load_since(dialect: str) -> str:
+    if dialect == "postgresql":
+        return epoch_ms(dialect, f"CAST(NULLIF(current_setting('{LOAD_SINCE_SETTING}'), '') AS BIGINT)")
+    return epoch_ms(dialect, f"(SELECT MIN(ts) FROM staging.staging_events WHERE load_id = {this_load(dialect)})")
 
 
 def reused_cte(dialect: str) -> str:
@@ -159,6 +190,8 @@ MACROS: dict[str, Callable[..., str]] = {
     "ms_of": ms_of,
     "reused_cte": reused_cte,
     "this_load": this_load,
+    "loads_to_read": loads_to_read,
+    "this_load_since": this_load_since,
     "temp": temp,
     "clean": lambda dialect, value: clean(value),
 }

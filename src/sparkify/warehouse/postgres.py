@@ -21,7 +21,7 @@ from sparkify.staging.parse import PrivateParser
 from sparkify.staging.tables import SOURCES
 from sparkify.warehouse import analyst
 from sparkify.warehouse.base import STAR_TABLES, QueryResult, StageResult, Warehouse
-from sparkify.warehouse.dialects import LOAD_ID_SETTING
+from sparkify.warehouse.dialects import LOAD_ID_SETTING, LOAD_SINCE_SETTING, LOADS_FROM_SETTING
 from sparkify.warehouse.migrate import rename_old_columns
 from sparkify.warehouse.pg_session import first_line, pg_errors, take_load_lock, watch_client
 from sparkify.warehouse.pg_staging import PostgresStaging, staging_ddl
@@ -43,6 +43,8 @@ SESSION = f"-c search_path={SEARCH_PATH} -c work_mem={WORK_MEM}"
 #: than it saved (up to 0.16 s a statement at 1 M events); maintenance_work_mem (64 MB by
 #: default) sorts a first load's fact indexes in memory.
 LOAD_SESSION = "-c temp_buffers=256MB -c jit=off -c maintenance_work_mem=256MB"
+#: An index older versions kept on songplays (user_id, session_id, item_in_session, start_time).
+OLD_EVENT_INDEX = "analytics.songplays_event"
 #: Whether the star holds plays yet, and page views (the dry run answers too: no, a first load).
 FACTS_EXIST = ("SELECT EXISTS (SELECT 1 FROM analytics.songplays), "
                "EXISTS (SELECT 1 FROM analytics.page_views)")
@@ -95,9 +97,13 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
 
     @pg_errors
     def _migrate(self) -> None:
-        """Rename what an older Sparkify named differently (see migrate.py), in one transaction."""
+        """Rename what an older Sparkify named differently (see migrate.py), in one transaction;
+        and index songplays by user_id instead of the whole event key (fact_keys.sql says why)."""
         with self.con.transaction():
             rename_old_columns(self.con.execute, lambda sql: self.con.execute(sql).fetchall(), self.dialect)
+            if self.con.execute(f"SELECT to_regclass('{OLD_EVENT_INDEX}')").fetchone()[0]:  # type: ignore[index]
+                self.con.execute(f"DROP INDEX {OLD_EVENT_INDEX}")
+                self.con.execute("CREATE INDEX IF NOT EXISTS songplays_user_id ON analytics.songplays (user_id)")
 
     @classmethod
     def planned(cls, url: str, con: Any) -> "PostgresWarehouse":
@@ -203,6 +209,9 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             self.con.execute("SET enable_nestloop = off")
             # {{ this_load() }}: this load's id, as a setting the planner folds into its estimates.
             self.con.execute(f"SELECT set_config('{LOAD_ID_SETTING}', MAX(load_id)::text, true) FROM staging.loads")
+            # {{ this_load_since() }}: its earliest staged event ('' when none), read once (BRIN)
+            self.con.execute(f"SELECT set_config('{LOAD_SINCE_SETTING}', COALESCE(MIN(ts)::text, ''), true) "
+                             f"FROM staging.staging_events WHERE load_id = current_setting('{LOAD_ID_SETTING}')::bigint")
             for table in ("staging.staging_events", "staging.staging_songs", "staging.text_repairs"):
                 self._analyze_if_changed(table)
             rebuilt = self._set_aside_keys([t for t, full in (("songplays", had_plays), ('"time"', had_plays),
@@ -213,6 +222,11 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
                     continue  # no staged event was taken away (as on DuckDB)
                 if model == REMATCH and not had_plays:
                     continue  # every play is new: matched as it was inserted
+                for setting, table in dict.fromkeys(LOADS_FROM_SETTING.findall(statement)):
+                    # {{ loads_to_read(table) }}, as it is right before the statement that reads it
+                    self.con.execute(f"SELECT set_config('{setting}', CASE WHEN EXISTS (SELECT 1 FROM "
+                                     f"analytics.\"{table}\") THEN current_setting('{LOAD_ID_SETTING}') "
+                                     "ELSE '0' END, true)")
                 self.con.execute(statement)
                 temp = _TEMP_TABLE.match(statement)
                 if temp:  # temp tables get no statistics otherwise (autovacuum never sees them)

@@ -191,6 +191,7 @@ AND NOT EXISTS (
 AND NOT EXISTS (
     SELECT 1 FROM analytics.songplays AS q
     WHERE q.user_id = p.user_id AND q.start_time = p.start_time AND q.level <> p.level
+      AND {{ since_load(q.start_time) }}  -- implied by p's; said so that only the window is read
 );
 
 -- ---------------------------------------------------------------- the star agrees with staging

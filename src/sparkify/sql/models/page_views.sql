@@ -24,8 +24,7 @@ WITH events AS {{ reused_cte() }} (
     FROM staging.staging_events
     WHERE user_id <> '' AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
       AND {{ clean(page) }} IS NOT NULL
-      AND (load_id = {{ this_load() }}
-           OR NOT EXISTS (SELECT 1 FROM analytics.page_views))
+      AND load_id >= {{ loads_to_read(analytics.page_views) }}
 ),
 copied AS (
     SELECT user_id, session_id, item_in_session, ts
@@ -58,11 +57,14 @@ FROM (
     WHERE copy = 1
 ) AS views;
 
--- 3. A view this load staged again takes its new level and page.
+-- 3. A view this load staged again takes its new level and page. Such a view is at or after the
+--    load's earliest event (when the table was empty in step 2, there is none), so only the views
+--    from then on are read.
 DELETE FROM analytics.page_views
 USING {{ temp(page_views_new) }} AS n
 WHERE page_views.user_id = n.user_id AND page_views.session_id = n.session_id
-  AND page_views.item_in_session = n.item_in_session AND page_views.start_time = n.start_time;
+  AND page_views.item_in_session = n.item_in_session AND page_views.start_time = n.start_time
+  AND page_views.start_time >= {{ this_load_since() }};
 
 INSERT INTO analytics.page_views (start_time, user_id, level, session_id, item_in_session, page)
 SELECT start_time, user_id, level, session_id, item_in_session, page

@@ -66,9 +66,10 @@ FROM (
           AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
           AND load_id = {{ this_load() }}
     ) AS e
-    LEFT JOIN analytics.songplays AS p
+    LEFT JOIN analytics.songplays AS p  -- the bound is implied: only the plays from then on are read
       ON p.user_id = e.user_id AND p.session_id = e.session_id
      AND p.item_in_session = e.item_in_session AND p.start_time = {{ epoch_ms(e.ts) }}
+     AND p.start_time >= {{ this_load_since() }}
 ) AS keys
 WHERE copy = first_copy;
 

@@ -26,5 +26,7 @@ FROM (
     UNION
     SELECT start_time FROM analytics.songplays WHERE NOT EXISTS (SELECT 1 FROM analytics."time")
 ) AS played
-LEFT JOIN analytics."time" AS t ON t.start_time = played.start_time
+LEFT JOIN analytics."time" AS t  -- only times from the load's earliest event on can match (when the
+  ON t.start_time = played.start_time  -- table was empty, the plays before it meet no time either)
+ AND t.start_time >= {{ this_load_since() }}
 WHERE t.start_time IS NULL;

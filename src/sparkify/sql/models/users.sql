@@ -33,7 +33,7 @@ CREATE TEMP TABLE {{ temp(users_touched) }} AS
 SELECT CAST(user_id AS BIGINT) AS user_id, MIN(ts) AS since
 FROM staging.staging_events
 WHERE user_id <> '' AND ts IS NOT NULL
-  AND (load_id = {{ this_load() }} OR NOT EXISTS (SELECT 1 FROM analytics.users))
+  AND load_id >= {{ loads_to_read(analytics.users) }}
 GROUP BY CAST(user_id AS BIGINT);
 
 -- 3. Each such user's seed (none for a new user, or when `since` is before its first version),
@@ -59,6 +59,9 @@ WITH events AS {{ reused_cte() }} (  -- read three times below (dialects.reused_
     FROM staging.staging_events AS e
     JOIN {{ temp(users_touched) }} AS t ON t.user_id = CAST(e.user_id AS BIGINT) AND e.ts >= t.since
     WHERE e.user_id <> '' AND e.ts IS NOT NULL
+      -- implied by the join; said once more so that only the staged events from then on are read
+      -- (PostgreSQL: through the BRIN index on ts)
+      AND e.ts >= (SELECT MIN(since) FROM {{ temp(users_touched) }})
     UNION ALL
     -- and the seeds, as events without a name
     SELECT user_id, level, ts, NULL, NULL, NULL, NULL, NULL

@@ -4,10 +4,14 @@
 -- index and one anti-join per foreign key, instead of an index insertion per index and a deferred
 -- key check per key for every row.
 --
--- songplays: its primary key; the natural key the models match events on (not UNIQUE: the shared
--- models decide that); and what the report queries filter, group and join on.
+-- songplays: its primary key, and what the report queries, the models and analysts filter, group
+-- and join on (a user's plays: user_id). No index on the whole event key (user_id, session_id,
+-- item_in_session, start_time), as older versions had: the models match a load's events to the
+-- plays from its earliest event on (songplays_start_time) by a hash join, and keeping that wide
+-- index cost an incremental load more than the rest of its inserts (a day on 10 M events: 3.3 of
+-- 9 s for 270 k plays).
 ALTER TABLE analytics.songplays ADD CONSTRAINT songplays_pkey PRIMARY KEY (songplay_id);
-CREATE INDEX songplays_event ON analytics.songplays (user_id, session_id, item_in_session, start_time);
+CREATE INDEX songplays_user_id ON analytics.songplays (user_id);
 CREATE INDEX songplays_start_time ON analytics.songplays (start_time);
 CREATE INDEX songplays_song_id ON analytics.songplays (song_id);
 CREATE INDEX songplays_artist_id ON analytics.songplays (artist_id);
