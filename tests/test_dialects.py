@@ -65,7 +65,9 @@ def test_mistakes_in_a_model_are_named() -> None:
     with pytest.raises(ValueError, match="must come before INSERT INTO"):
         expand("{{ replace_by(id) }}\nDELETE FROM t", "duckdb")
     with pytest.raises(ValueError, match="takes a table name"):
-        expand("SELECT {{ loads_to_read(x'; DROP) }}", "postgresql")
+        expand("SELECT {{ loads_to_read(analytics.x'; DROP) }}", "postgresql")
+    with pytest.raises(ValueError, match="takes a table name of the star"):
+        expand("SELECT {{ loads_to_read(staging.loads) }}", "duckdb")
     with pytest.raises(ValueError, match="unknown SQL dialect"):
         expand("SELECT 1", "oracle")
 

@@ -110,8 +110,9 @@ LOAD_ID_SETTING = "sparkify.load_id"
 
 #: The setting a PostgreSQL load keeps its earliest staged ts in, for `{{ this_load_since() }}`.
 LOAD_SINCE_SETTING = "sparkify.load_since"
-#: The settings of `{{ loads_to_read(table) }}` on PostgreSQL: `sparkify.loads_from_<table>`.
-LOADS_FROM_SETTING = re.compile(r"current_setting\('(sparkify\.loads_from_(\w+))'\)")
+#: The settings of `{{ loads_to_read(analytics.table) }}` on PostgreSQL: `sparkify.loads_from_<table>`.
+LOADS_FROM_PREFIX = "sparkify.loads_from_"
+LOADS_FROM_SETTING = re.compile(rf"current_setting\('({re.escape(LOADS_FROM_PREFIX)}(\w+))'\)")
 
 
 def this_load(dialect: str) -> str:
@@ -121,11 +122,12 @@ def this_load(dialect: str) -> str:
 
 
 def loads_to_read(dialect: str, table: str) -> str:
-    name = table.rpartition(".")[2].strip('"')
-    if not re.fullmatch(r"\w+", name):
-        raise ValueError(f"loads_to_read() takes a table name, not {table!r}")
+    schema, _, name = table.partition(".")
+    name = name.strip('"')
+    if schema != "analytics" or not re.fullmatch(r"\w+", name):
+        raise ValueError(f"loads_to_read() takes a table name of the star (analytics.name), not {table!r}")
     if dialect == "postgresql":
-        return f"CAST(current_setting('sparkify.loads_from_{name}') AS BIGINT)"
+        return f"CAST(current_setting('{LOADS_FROM_PREFIX}{name}') AS BIGINT)"
     return f"(SELECT COALESCE(MAX(load_id), 0) FROM staging.loads WHERE EXISTS (SELECT 1 FROM {table}))"
 
 

@@ -43,8 +43,10 @@ SESSION = f"-c search_path={SEARCH_PATH} -c work_mem={WORK_MEM}"
 #: than it saved (up to 0.16 s a statement at 1 M events); maintenance_work_mem (64 MB by
 #: default) sorts a first load's fact indexes in memory.
 LOAD_SESSION = "-c temp_buffers=256MB -c jit=off -c maintenance_work_mem=256MB"
-#: An index older versions kept on songplays (user_id, session_id, item_in_session, start_time).
+#: An index older versions kept on songplays (user_id, session_id, item_in_session, start_time),
+#: and the one of fact_keys.sql that takes its place.
 OLD_EVENT_INDEX = "analytics.songplays_event"
+USER_INDEX = "songplays_user_id"
 #: Whether the star holds plays yet, and page views (the dry run answers too: no, a first load).
 FACTS_EXIST = ("SELECT EXISTS (SELECT 1 FROM analytics.songplays), "
                "EXISTS (SELECT 1 FROM analytics.page_views)")
@@ -103,7 +105,8 @@ class PostgresWarehouse(PostgresStaging, Warehouse):
             rename_old_columns(self.con.execute, lambda sql: self.con.execute(sql).fetchall(), self.dialect)
             if self.con.execute(f"SELECT to_regclass('{OLD_EVENT_INDEX}')").fetchone()[0]:  # type: ignore[index]
                 self.con.execute(f"DROP INDEX {OLD_EVENT_INDEX}")
-                self.con.execute("CREATE INDEX IF NOT EXISTS songplays_user_id ON analytics.songplays (user_id)")
+                self.con.execute(next(s for s in split_statements(read_sql(FACT_KEYS, self.dialect))
+                                      if (m := _INDEX.match(s)) and m.group(1) == USER_INDEX))
 
     @classmethod
     def planned(cls, url: str, con: Any) -> "PostgresWarehouse":
