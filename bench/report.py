@@ -108,6 +108,9 @@ def incremental_lines(row: dict[str, Any]) -> list[Line]:
              + (f" (differ: {', '.join(eq['differ'])})" if eq["differ"] else ""), "", "all equal",
              _met(not eq["differ"])),
     ]
+    if "history_vacuum_s" in row:
+        lines.insert(1, Line(f"{at}: the history vacuumed before the day, as autovacuum (off on this server) "
+                             "would have", f"{row['history_vacuum_s']:.1f} s"))
     if "full_s" in row:
         lines.insert(-1, Line(f"{at}: full load of all days (the reference for the check below)",
                               f"{row['full_s']:.1f} s"))

@@ -9,6 +9,7 @@ Python.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -17,13 +18,19 @@ from typing import Any
 
 import duckdb
 
-from sparkify.inputs.sources import SourceFile
+from sparkify.inputs.sources import SourceFile, batches
 from sparkify.staging.parse import PARSED, fast_files, file_facts_of, parse_files
 from sparkify.staging.tables import Source, duckdb_staging_ddl, fast_insert_sql
 from sparkify.warehouse.base import FileCounts, StageResult
 from sparkify.warehouse.pg_session import pg_errors
 
 CHUNK = 1024 * 1024
+#: Event files are parsed and copied in parts of about this size (_copy_fast): small enough that
+#: the parse of the first part, the only one nothing overlaps, is short; big enough that a part
+#: fills DuckDB's threads and the server's COPY for a while.
+PART_BYTES = 64 * 2**20
+#: The parser's two in-memory databases that parts take turns in.
+PARTS = ("part_a", "part_b")
 #: Staging column types: text compares byte-wise (COLLATE "C"), as on DuckDB.
 PG_TYPES = {"text": 'VARCHAR COLLATE "C"', "digits": 'VARCHAR COLLATE "C"', "integer": "BIGINT",
             "double": "DOUBLE PRECISION"}
@@ -56,20 +63,21 @@ class PostgresStaging:
         deleted = self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris]).rowcount
         if deleted and source.name == "events":
             self._replaced_events = True  # some plays may have lost their event
+        target = f"{table} (load_id, source_file, source_line, {columns})"
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
-            fast = self._parse_fast(source, files, load_id)
+            fast = self._copy_fast(source, files, load_id, target)
             facts = reading.result()
         whole = {uri for uri, rows in fast.items() if rows == facts[uri].lines}
-        self.parser.execute(f"DELETE FROM {table} WHERE NOT list_contains(?::VARCHAR[], source_file)", [sorted(whole)])
+        short = sorted(set(fast) - whole)
+        if short:  # their fast rows make way for the careful parse's, which says what was wrong
+            self.con.execute(f"DELETE FROM {table} WHERE load_id = %s AND source_file = ANY(%s)", [load_id, short])
         parse_files(self.parser, source, [f for f in files if f.uri not in whole])  # the careful way
         read = dict(self.parser.execute(f"SELECT file, count(*) FROM {PARSED} GROUP BY file").fetchall())
         read |= {uri: facts[uri].lines for uri in whole}
         self._copy(
-            f"SELECT load_id, source_file, source_line, {columns} FROM {table} UNION ALL "
-            f"SELECT {int(load_id)}, file, line, {columns} FROM {PARSED} WHERE reason IS NULL "
-            "ORDER BY source_file, source_line",
-            f"{table} (load_id, source_file, source_line, {columns})",
+            f"SELECT {int(load_id)}, file, line, {columns} FROM {PARSED} WHERE reason IS NULL ORDER BY file, line",
+            target,
         )
         self._copy(
             f"SELECT {int(load_id)}, '{source.name}', file, line, error_column, reason, "
@@ -77,7 +85,6 @@ class PostgresStaging:
             'staging.load_errors (load_id, source, file, line, "column", reason, raw_text)',
         )
         self.parser.execute(f"DROP TABLE {PARSED}")
-        self.parser.execute(f"DROP TABLE {table}")
         # COPY leaves the new pages out of the BRIN indexes (an unsummarized range matches every
         # query): summarized, a small load's rows are found without reading the older loads'.
         self.con.execute(BRIN_SUMMARIZE.format(table=table))
@@ -98,28 +105,61 @@ class PostgresStaging:
         self._record_files(source, result, load_id, {uri: fact.checksum for uri, fact in facts.items()})
         return result
 
-    def _parse_fast(self, source: Source, files: Sequence[SourceFile], load_id: int) -> dict[str, int]:
-        """Into the parser's own staging.<table>: the rows DuckDB's JSON reader takes surely
-        (staging.fast_insert_sql, as the DuckDB backend stages), several times faster than the
-        careful parse; the rows per file URI. A file that gave fewer rows than it has lines goes
-        the careful way instead (parse_files), which says why a record is rejected."""
-        self.parser.execute("CREATE SCHEMA IF NOT EXISTS staging")
-        self.parser.execute(f"DROP TABLE IF EXISTS staging.{source.table}")
-        self.parser.execute(duckdb_staging_ddl(source))
-        fast = fast_files(source, files)
-        if not fast:
-            return {}
-        params: list[Any] = [load_id]
-        for f in fast:
-            params += [f.uri, f.local_path]
-        self.parser.execute("SET preserve_insertion_order = false")  # rows are ordered on the way out
+    def _copy_fast(self, source: Source, files: Sequence[SourceFile], load_id: int, target: str) -> dict[str, int]:
+        """COPY into `target` the rows DuckDB's JSON reader takes surely (staging.fast_insert_sql,
+        as the DuckDB backend stages), several times faster than the careful parse; return the
+        rows per file URI. A file that gave fewer rows than it has lines goes the careful way
+        instead (parse_files), which says why a record is rejected.
+
+        The files go in parts of about PART_BYTES, in order: while one part's rows stream to
+        PostgreSQL, the next part is parsed (on a cursor of its own, into the other of two
+        in-memory databases), so the server's COPY and DuckDB's parse overlap instead of taking
+        turns. A part's rows go unsorted: they stay together, next to the part before, which is
+        all the BRIN indexes need (a part holds a few files, of nearby days), and sorting them
+        held the COPY up (1 M events: stage 7.7 s sorted and taking turns, 6.7 s as here)."""
+        parts = list(batches(fast_files(source, files), PART_BYTES))
+        columns = ", ".join(["load_id", "source_file", "source_line"] + [f.column for f in source.fields])
+        rows: dict[str, int] = {}
         try:
-            self.parser.execute(fast_insert_sql(source, len(fast)), params)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparkify-parse") as pool:
+                parsing = [pool.submit(self._parse_fast, source, part, load_id, PARTS[i % 2])
+                           for i, part in enumerate(parts[:1])]
+                for i in range(len(parts)):
+                    rows |= parsing[i].result()
+                    if i + 1 < len(parts):  # the other database: the part before it has been copied
+                        parsing.append(pool.submit(self._parse_fast, source, parts[i + 1], load_id, PARTS[(i + 1) % 2]))
+                    parsed = f"{PARTS[i % 2]}.staging.{source.table}"
+                    self._copy(f"SELECT {columns} FROM {parsed}", target)
+                    self.parser.execute(f"DROP TABLE {parsed}")
+        finally:  # a failed load leaves no parsed rows behind (the parse running then has ended)
+            for database in PARTS[:len(parts)]:
+                with contextlib.suppress(duckdb.Error):  # never hide why the load failed
+                    self.parser.execute(f"DROP TABLE IF EXISTS {database}.staging.{source.table}")
+        return rows
+
+    def _parse_fast(self, source: Source, files: Sequence[SourceFile], load_id: int, database: str) -> dict[str, int]:
+        """Into `database`.staging.<table> of the parser: `files`' sure rows (fast_insert_sql),
+        the columns in the order of the staging table's COPY; the rows per file URI."""
+        con = self.parser.cursor()  # its own connection: this runs while another part is copied
+        try:
+            con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {database}")
+            con.execute(f"USE {database}")
+            con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+            con.execute(f"DROP TABLE IF EXISTS staging.{source.table}")
+            con.execute(duckdb_staging_ddl(source))
+            params: list[Any] = [load_id]
+            for f in files:
+                params += [f.uri, f.local_path]
+            con.execute("SET preserve_insertion_order = false")  # rows are ordered on the way out
+            try:
+                con.execute(fast_insert_sql(source, len(files)), params)
+            finally:
+                con.execute("RESET preserve_insertion_order")
+            counts = dict(con.execute(f"SELECT source_file, count(*) FROM staging.{source.table} GROUP BY ALL")
+                          .fetchall())
         finally:
-            self.parser.execute("RESET preserve_insertion_order")
-        rows = dict(self.parser.execute(f"SELECT source_file, count(*) FROM staging.{source.table} GROUP BY ALL")
-                    .fetchall())
-        return {f.uri: rows.get(f.uri, 0) for f in fast}
+            con.close()
+        return {f.uri: counts.get(f.uri, 0) for f in files}
 
     def remove_files(self, source: Source, uris: Sequence[str], load_id: int) -> int:
         self._replaced_events = self._replaced_events or source.name == "events"  # plays may lose events
@@ -130,8 +170,8 @@ class PostgresStaging:
 
         DuckDB writes the CSV into the pipe from a thread of its own while this thread hands it
         to `COPY … FROM STDIN` 1 MiB at a time: the two overlap (two cores), no row passes through
-        Python and no CSV ever lands on disk. FORCE_QUOTE keeps NULL (unquoted, empty) apart from
-        '' (quoted, ""). A failure on either side ends the other: DuckDB's error aborts the COPY
+        Python and no CSV ever lands on disk. DuckDB writes NULL unquoted and empty, '' as "",
+        which COPY reads back as NULL and ''. A failure on either side ends the other: DuckDB's error aborts the COPY
         (CopyFail), and PostgreSQL's closes the pipe, so DuckDB's next write fails (EPIPE).
         """
         read_end, write_end = os.pipe()
@@ -140,7 +180,7 @@ class PostgresStaging:
         def write() -> None:
             try:
                 self.parser.execute(
-                    f"COPY ({select}) TO '/dev/fd/{write_end}' (FORMAT csv, HEADER false, FORCE_QUOTE *, "
+                    f"COPY ({select}) TO '/dev/fd/{write_end}' (FORMAT csv, HEADER false, "
                     "USE_TMP_FILE false)"
                 )
             except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread
