@@ -359,3 +359,49 @@ def test_song_files_in_any_layout_stage_or_reject_every_record(tmp_path_factory,
     assert len(reasons) == rejects_expected and all(reasons)
     assert summary.records == summary.rows + summary.rejected
     assert len(warnings) == warnings_expected, warnings
+
+
+def test_postgres_stages_in_parts_as_duckdb_does(tmp_path: Path, pg_url: str, monkeypatch) -> None:
+    """PostgreSQL staging copies the event files in parts while it parses the next one
+    (pg_staging._copy_fast): with every file a part of its own, a file with a bad line in a middle
+    part still goes the careful way alone (its fast rows taken out again, its bad line rejected),
+    '' stays apart from NULL, and staging equals DuckDB's, row for row."""
+    from sparkify.warehouse import pg_staging
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    days = [
+        [_event(itemInSession=i, userId=str(i), song="", artist=None) for i in range(3)],
+        [_event(itemInSession=1), _event(itemInSession=2)[:-1] + b",}", _event(itemInSession=3, level="")],
+        [_event(itemInSession=i, location="Tulsa, OK", userAgent='"Mozilla" x') for i in range(4)],
+        [_event(itemInSession=9, page="Home")],
+    ]
+    for day, lines in enumerate(days, start=1):
+        (logs / f"2018-11-0{day}-events.json").write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(pg_staging, "PART_BYTES", 1)  # each file alone: four parts, two databases in turn
+    parsed: list[tuple[list[str], str]] = []
+    parse = pg_staging.PostgresStaging._parse_fast
+
+    def spy(self, source, files, load_id, database):  # type: ignore[no-untyped-def]
+        parsed.append(([Path(f.uri).name for f in files], database))
+        return parse(self, source, files, load_id, database)
+
+    monkeypatch.setattr(pg_staging.PostgresStaging, "_parse_fast", spy)
+    duck = str(tmp_path / "w.duckdb")
+    with DuckDBWarehouse(duck) as wh:
+        run_etl(wh, None, str(logs), max_errors=10)
+    with duckdb.connect(duck, read_only=True) as con:
+        on_duckdb = _staging(lambda sql: con.execute(sql).fetchall())
+        nulls = con.execute("SELECT count(*) FILTER (song = ''), count(*) FILTER (artist IS NULL), "
+                            "count(*) FILTER (level = '') FROM staging.staging_events").fetchall()[0]
+    with PostgresWarehouse(pg_url) as wh:
+        summary = run_etl(wh, None, str(logs), max_errors=10, full_refresh=True)
+        on_postgres = _staging(lambda sql: wh.query(sql).rows)
+        assert tuple(wh.query("SELECT count(*) FILTER (WHERE song = ''), count(*) FILTER (WHERE artist IS NULL), "
+                              "count(*) FILTER (WHERE level = '') FROM staging.staging_events").rows[0]) == nulls
+    assert parsed == [([f"2018-11-0{day}-events.json"], pg_staging.PARTS[(day - 1) % 2]) for day in range(1, 5)]
+    assert nulls == (3, 3, 1)
+    assert summary.records == 11 and summary.rows == 10 and summary.rejected == 1
+    assert [(Path(f).name, line) for f, line, *_ in on_postgres[1]] == [("2018-11-02-events.json", 2)]
+    assert len(on_postgres[0]) == 10
+    assert on_duckdb == on_postgres
