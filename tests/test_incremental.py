@@ -182,3 +182,22 @@ def test_a_view_falls_back_to_its_older_copy_when_the_newer_goes(sample: Path, t
     original = {(int(e["userId"]), e["sessionId"], e["itemInSession"]): e["page"] for e in day}
     for url in warehouses.values():
         assert pages(url) == original
+
+
+def test_a_time_table_emptied_by_hand_gets_every_plays_time_back(sample: Path, tmp_path: Path) -> None:
+    """time.sql: when "time" is empty, a load gives it the time of every play, not only of its own
+    plays (DuckDB has no foreign key to stop `DELETE FROM time`); the result is a full load's."""
+    songs, logs = _copy_sample(sample, tmp_path)
+    later = logs / "2018-11-22-events.json"
+    held = tmp_path / later.name
+    later.rename(held)
+    warehouse = str(tmp_path / "w.duckdb")
+    assert run_cli("etl", "--songs", str(songs), "--logs", str(logs), "-w", warehouse).exit_code == 0
+    assert run_cli("sql", "--write", 'DELETE FROM analytics."time"', "-w", warehouse).exit_code == 0
+    held.rename(later)
+    result = run_cli("etl", "--logs", str(logs), "-w", warehouse)
+    assert result.exit_code == 0, result.output
+    reference = str(tmp_path / "full.duckdb")
+    assert run_cli("etl", "--songs", str(songs), "--logs", str(logs), "-w", reference).exit_code == 0
+    got, full = current(warehouse)['analytics."time"'], current(reference)['analytics."time"']
+    assert len(got) > 0 and got == full

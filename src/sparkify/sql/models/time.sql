@@ -4,7 +4,8 @@
 --
 -- Incremental: a new start_time can only come with a play of this load, so only this load's
 -- events that are plays (songplays.sql, step 2: NextSong, a userId, a time, a session and an
--- item) are read; every play's time when the table is empty (a first load).
+-- item) are read; when the table is empty (a first load), every play's time instead, which
+-- holds this load's (one pass over the plays, not both).
 
 -- 1. Times no play has any more go. The DuckDB and PostgreSQL backends run this only when the
 --    load replaced or removed an event file (nothing else takes a play away).
@@ -18,13 +19,19 @@ SELECT played.start_time,
        EXTRACT(week FROM played.start_time), EXTRACT(month FROM played.start_time),
        EXTRACT(year FROM played.start_time), EXTRACT(dow FROM played.start_time)
 FROM (
-    SELECT DISTINCT {{ epoch_ms(ts) }} AS start_time
-    FROM staging.staging_events
-    WHERE page = 'NextSong' AND user_id <> ''
-      AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
-      AND load_id = {{ this_load() }}
-    UNION
-    SELECT start_time FROM analytics.songplays WHERE NOT EXISTS (SELECT 1 FROM analytics."time")
+    -- The table empty (a first load): every play's time, this load's plays included (songplays
+    -- is built first). Otherwise the times of this load's plays alone.
+    SELECT DISTINCT start_time
+    FROM (
+        SELECT {{ epoch_ms(ts) }} AS start_time
+        FROM staging.staging_events
+        WHERE page = 'NextSong' AND user_id <> ''
+          AND ts IS NOT NULL AND session_id IS NOT NULL AND item_in_session IS NOT NULL
+          AND load_id = {{ this_load() }}
+          AND EXISTS (SELECT 1 FROM analytics."time")
+        UNION ALL
+        SELECT start_time FROM analytics.songplays WHERE NOT EXISTS (SELECT 1 FROM analytics."time")
+    ) AS times
 ) AS played
 LEFT JOIN analytics."time" AS t  -- only times from the load's earliest event on can match (when the
   ON t.start_time = played.start_time  -- table was empty, the plays before it meet no time either)
