@@ -13,7 +13,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -63,7 +63,7 @@ class PostgresStaging:
         deleted = self.con.execute(f"DELETE FROM {table} WHERE source_file = ANY(%s)", [uris]).rowcount
         if deleted and source.name == "events":
             self._replaced_events = True  # some plays may have lost their event
-        target = f"{table} (load_id, source_file, source_line, {columns})"
+        target = f"{table} ({_staged_columns(source)})"
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(file_facts_of, files)  # line counts and checksums, read meanwhile
             fast = self._copy_fast(source, files, load_id, target)
@@ -118,18 +118,22 @@ class PostgresStaging:
         all the BRIN indexes need (a part holds a few files, of nearby days), and sorting them
         held the COPY up (1 M events: stage 7.7 s sorted and taking turns, 6.7 s as here)."""
         parts = list(batches(fast_files(source, files), PART_BYTES))
-        columns = ", ".join(["load_id", "source_file", "source_line"] + [f.column for f in source.fields])
+        if not parts:
+            return {}
         rows: dict[str, int] = {}
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparkify-parse") as pool:
-                parsing = [pool.submit(self._parse_fast, source, part, load_id, PARTS[i % 2])
-                           for i, part in enumerate(parts[:1])]
+
+                def parse(i: int) -> Future[dict[str, int]]:
+                    return pool.submit(self._parse_fast, source, parts[i], load_id, PARTS[i % 2])
+
+                parsing = parse(0)
                 for i in range(len(parts)):
-                    rows |= parsing[i].result()
-                    if i + 1 < len(parts):  # the other database: the part before it has been copied
-                        parsing.append(pool.submit(self._parse_fast, source, parts[i + 1], load_id, PARTS[(i + 1) % 2]))
+                    rows |= parsing.result()
+                    if i + 1 < len(parts):  # into the other database: the part before it has been copied
+                        parsing = parse(i + 1)
                     parsed = f"{PARTS[i % 2]}.staging.{source.table}"
-                    self._copy(f"SELECT {columns} FROM {parsed}", target)
+                    self._copy(f"SELECT {_staged_columns(source)} FROM {parsed}", target)
                     self.parser.execute(f"DROP TABLE {parsed}")
         finally:  # a failed load leaves no parsed rows behind (the parse running then has ended)
             for database in PARTS[:len(parts)]:
@@ -138,8 +142,8 @@ class PostgresStaging:
         return rows
 
     def _parse_fast(self, source: Source, files: Sequence[SourceFile], load_id: int, database: str) -> dict[str, int]:
-        """Into `database`.staging.<table> of the parser: `files`' sure rows (fast_insert_sql),
-        the columns in the order of the staging table's COPY; the rows per file URI."""
+        """Into `database`.staging.<table> of the parser: `files`' sure rows (fast_insert_sql);
+        the rows per file URI."""
         con = self.parser.cursor()  # its own connection: this runs while another part is copied
         try:
             con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {database}")
@@ -171,8 +175,9 @@ class PostgresStaging:
         DuckDB writes the CSV into the pipe from a thread of its own while this thread hands it
         to `COPY … FROM STDIN` 1 MiB at a time: the two overlap (two cores), no row passes through
         Python and no CSV ever lands on disk. DuckDB writes NULL unquoted and empty, '' as "",
-        which COPY reads back as NULL and ''. A failure on either side ends the other: DuckDB's error aborts the COPY
-        (CopyFail), and PostgreSQL's closes the pipe, so DuckDB's next write fails (EPIPE).
+        which COPY reads back as NULL and ''. A failure on either side ends the other: DuckDB's
+        error aborts the COPY (CopyFail), and PostgreSQL's closes the pipe, so DuckDB's next
+        write fails (EPIPE).
         """
         read_end, write_end = os.pipe()
         failed: list[BaseException] = []
@@ -249,6 +254,11 @@ class PostgresStaging:
             """,
             [load_id, source.name, len(result.files), result.records, result.rows, result.rejected],
         )
+
+
+def _staged_columns(source: Source) -> str:
+    """A staging table's columns, in the order of its COPY and of its DDL on both sides."""
+    return ", ".join(["load_id", "source_file", "source_line"] + [f.column for f in source.fields])
 
 
 def staging_ddl(source: Source) -> str:
