@@ -146,24 +146,26 @@ INSERT INTO analytics.songplays (songplay_id, start_time, user_id, level, song_i
                                  song_title, artist_name, length)
 SELECT n.songplay_id, {{ epoch_ms(n.ts) }}, n.user_id, {{ clean(e.level) }}, s.song_id, s.artist_id,
        n.session_id, {{ clean(COALESCE(t.fixed, e.location)) }}, {{ clean(TRIM(BOTH '"' FROM e.user_agent)) }},
-       n.item_in_session, {{ clean(COALESCE(rs.fixed, e.song)) }}, {{ clean(COALESCE(ra.fixed, e.artist)) }}, e.length
+       n.item_in_session, e.title, e.name, e.length
 FROM (
     -- play_user_id: the user of a NextSong event, NULL for other events (they join no play).
     -- Joining on it instead of filtering the events first lets DuckDB see this side as the whole
     -- table, so it keeps the narrow new plays in memory for the join, not the wide events.
-    SELECT e.*,
-           CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id
+    -- title and name, the song and artist after repair and cleaning, are computed once here: the
+    -- song match joins on them and the play keeps them.
+    SELECT e.level, e.location, e.user_agent, e.length, e.session_id, e.item_in_session, e.ts,
+           CASE WHEN e.page = 'NextSong' AND e.user_id <> '' THEN CAST(e.user_id AS BIGINT) END AS play_user_id,
+           {{ clean(COALESCE(rs.fixed, e.song)) }} AS title, {{ clean(COALESCE(ra.fixed, e.artist)) }} AS name
     FROM staging.staging_events AS e
+    LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
+    LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
     WHERE e.load_id = {{ this_load() }}
 ) AS e
 JOIN {{ temp(songplays_new) }} AS n
   ON n.user_id = e.play_user_id AND n.session_id = e.session_id
  AND n.item_in_session = e.item_in_session AND n.ts = e.ts
-LEFT JOIN staging.text_repairs AS rs ON rs.raw_text = e.song
-LEFT JOIN staging.text_repairs AS ra ON ra.raw_text = e.artist
 LEFT JOIN {{ temp(songplays_songs) }} AS s
-  ON s.namesakes = 1 AND s.title = {{ clean(COALESCE(rs.fixed, e.song)) }}
- AND s.name = {{ clean(COALESCE(ra.fixed, e.artist)) }}
+  ON s.namesakes = 1 AND s.title = e.title AND s.name = e.name
 LEFT JOIN staging.text_repairs AS t ON t.raw_text = e.location
 LEFT JOIN {{ temp(songplays_ranked) }} AS r
   ON r.user_id = n.user_id AND r.session_id = n.session_id
