@@ -102,3 +102,63 @@ def test_top_songs_are_labelled_with_the_songs_own_artist(tmp_path: Path, wareho
         assert out.exit_code == 0, out.output
         assert "Make Her Say,Kid Cudi / Kanye West / Common,1" in out.output
         assert "Day 'N' Nite,Kid Cudi,1" in out.output
+
+
+#: Two catalogue songs with one title and one artist name (the generated catalogue has such pairs).
+SHARED = [song(song_id="SOSHARE000000001", title="Twin Peaks", artist_id="ARSHARE000000001",
+               artist_name="Shared Name", duration=100.0),
+          song(song_id="SOSHARE000000002", title="Twin Peaks", artist_id="ARSHARE000000001",
+               artist_name="Shared Name", duration=300.0)]
+
+
+def _shared_play(item: int, length: float, location: str) -> dict[str, Any]:
+    return event(**{**WHO, "location": location}, page="NextSong", song="Twin Peaks", artist="Shared Name",
+                 length=length, itemInSession=item, ts=BASE_TS + item * 1000)
+
+
+def _cudi_play(item: int, location: str) -> dict[str, Any]:
+    return event(**{**WHO, "location": location}, page="NextSong", song="Day 'N' Nite", artist="Kid Cudi",
+                 length=221.0, itemInSession=item, ts=BASE_TS + item * 1000)
+
+
+def _write_lines(path: Path, records: list[dict[str, Any]]) -> None:
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+
+
+def _by_item(tables: dict[str, Any]) -> dict[int, tuple[Any, ...]]:
+    columns, rows = tables["analytics.songplays"]
+    at = {name: i for i, name in enumerate(columns)}
+    return {r[at["item_in_session"]]: (r[at["songplay_id"]], r[at["song_id"]], r[at["location"]]) for r in rows}
+
+
+def test_shared_titles_and_copied_events_are_ranked_alike_everywhere(tmp_path: Path, warehouses: dict[str, str]) -> None:
+    """The plays that need ranking (songplays.sql step 4) are found from their own few rows: a play
+    whose title and artist name two songs share gets the one closest in duration, a play staged in
+    two files of a load takes the first file's copy, and a play staged again by a later load takes
+    that load's copy, keeping its songplay_id and its song; on every backend alike."""
+    root = tmp_path / "data"
+    songs, logs = root / "song_data", root / "log_data"
+    songs.mkdir(parents=True)
+    logs.mkdir()
+    for record in [SONGS[0], *SHARED]:
+        (songs / f"{record['song_id']}.json").write_text(json.dumps(record), encoding="utf-8")
+    # one load, two files: items 3 and 4 are in both (3 with a shared title, 4 without)
+    _write_lines(logs / "2018-11-01-a-events.json", [
+        _shared_play(0, 290.0, "First, ST"), _shared_play(1, 110.0, "First, ST"), _cudi_play(2, "First, ST"),
+        _shared_play(3, 295.0, "First, ST"), _cudi_play(4, "First, ST"),
+    ])
+    _write_lines(logs / "2018-11-01-b-events.json", [_shared_play(3, 295.0, "Copy, ST"), _cudi_play(4, "Copy, ST")])
+    first = run_both(warehouses, "etl", "--songs", str(songs), "--logs", str(logs))
+    assert first["duckdb"].exit_code == 0, first["duckdb"].output
+    share1, share2, cudi = "SOSHARE000000001", "SOSHARE000000002", "SOCUDI0000000001"
+    plays = _by_item(assert_same(warehouses))
+    assert {item: play[1:] for item, play in plays.items()} == {
+        0: (share2, "First, ST"), 1: (share1, "First, ST"), 2: (cudi, "First, ST"),
+        3: (share2, "First, ST"), 4: (cudi, "First, ST"),
+    }
+    # a later load delivers items 1 and 2 again, from another place: its copies win
+    _write_lines(logs / "2018-11-02-again-events.json", [_shared_play(1, 110.0, "Second, ST"), _cudi_play(2, "Second, ST")])
+    again = run_both(warehouses, "etl", "--songs", str(songs), "--logs", str(logs))
+    assert again["duckdb"].exit_code == 0, again["duckdb"].output
+    replayed = _by_item(assert_same(warehouses))
+    assert replayed == {**plays, 1: (plays[1][0], share1, "Second, ST"), 2: (plays[2][0], cudi, "Second, ST")}
