@@ -67,13 +67,19 @@ class PrivateParser:
             self.scratch = None
 
 
+def split_by_duckdb(source: Source, f: SourceFile) -> bool:
+    """Whether parse_files has DuckDB split `f` into records (newline-delimited event logs, whose
+    name read_blob would not glob); the others (song files) are split in Python, holding the GIL."""
+    return source.name == "events" and not glob.has_magic(f.local_path)
+
+
 def parse_files(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[SourceFile]) -> None:
     """(Re)create temp table _parsed: one row per record of `files`, with `file` = the file's URI.
 
     Columns: file, line, raw, reason, error_column, then the source's typed columns; `reason` is
     NULL for a good record. Every file in `files` must be readable at its `local_path`.
     """
-    fast = [f for f in files if source.name == "events" and not glob.has_magic(f.local_path)]
+    fast = [f for f in files if split_by_duckdb(source, f)]
     if fast:
         sql = parse_sql(source, line_records_sql(), texts_cte("?"))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {PARSED} AS {sql}", [[f.local_path for f in fast]])

@@ -14,7 +14,7 @@ from typing import Any
 
 from sparkify.errors import SparkifyError
 from sparkify.inputs.sources import SourceFile, batches
-from sparkify.staging.parse import PARSED, parse_files
+from sparkify.staging.parse import PARSED, parse_files, split_by_duckdb
 from sparkify.staging.tables import Source, insert_rejects_sql, insert_staged_sql
 from sparkify.warehouse.base import FileCounts
 
@@ -57,9 +57,12 @@ class CarefulStaging:
 
         DuckDB splits a file's lines on one thread (one row per file feeds the pipeline), so a
         batch of several files keeps every core busy only when groups of files run side by side.
+        Files split in Python (song files) are one group: that split holds the GIL, and two
+        groups of 2 500 song files took 0.6 s where one group of 5 000 took 0.34 s.
         Returns (parquet path, per-file (records, good, rejected)) per group.
         """
-        groups: list[list[SourceFile]] = [[] for _ in range(min(PARSE_THREADS, len(files)) or 1)]
+        threads = PARSE_THREADS if any(split_by_duckdb(source, f) for f in files) else 1
+        groups: list[list[SourceFile]] = [[] for _ in range(min(threads, len(files)) or 1)]
         sizes = [0] * len(groups)
         for f in sorted(files, key=lambda f: -f.size):  # largest first, to the lightest group
             lightest = sizes.index(min(sizes))
