@@ -155,10 +155,9 @@ def has_long_line(path: str) -> bool:
 def fast_files(source: Source, files: Sequence[SourceFile]) -> list[SourceFile]:
     """The files DuckDB's own JSON reader may stage first (staging.fast_insert_sql), on every
     backend: event logs only, and never a name read_json would glob ("a[1].json") nor a file with
-    a line it cannot read (it stops the whole read at a line over 32 MiB: has_long_line)."""
-    if source.name != "events":
-        return []
-    return [f for f in files if not glob.has_magic(f.local_path) and not has_long_line(f.local_path)]
+    a line it cannot read (it stops the whole read at a line over 32 MiB: has_long_line): of the
+    files DuckDB splits (split_by_duckdb), those without such a line."""
+    return [f for f in files if split_by_duckdb(source, f) and not has_long_line(f.local_path)]
 
 
 def file_facts_of(files: Sequence[SourceFile]) -> dict[str, FileFacts]:
